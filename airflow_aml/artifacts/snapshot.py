@@ -1,0 +1,113 @@
+"""Source snapshots: the files of a step's ``source_directory``, frozen at submit.
+
+Files listed in ``.amlignore`` (else ``.gitignore``) are left out, as in SDK
+v1, plus VCS metadata and Python bytecode caches. Paths use ``/`` separators
+so Windows and Linux checkouts of the same tree give the same digest.
+File digests are cached by (path, size, mtime, inode) in-process, so an
+unchanged file is not re-read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+import xxhash
+
+from airflow_aml.core._jsonstore import file_lock
+
+__all__ = ["Snapshot", "take_snapshot", "materialise", "ALWAYS_IGNORED"]
+
+ALWAYS_IGNORED = (".git/", "__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".amlignore.lock")
+_CHUNK = 1 << 20
+_file_cache: dict[tuple[str, int, int, int], str] = {}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A digest of a source folder and the files it covers (relative, ``/``-separated)."""
+
+    directory: str
+    digest: str
+    files: tuple[str, ...]
+    file_digests: tuple[str, ...]
+
+
+def _ignore_spec(root: Path) -> pathspec.PathSpec:
+    lines = list(ALWAYS_IGNORED)
+    for name in (".amlignore", ".gitignore"):
+        f = root / name
+        if f.is_file():
+            lines += f.read_text(encoding="utf-8", errors="replace").splitlines()
+            break
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def _list_files(root: Path, spec: pathspec.PathSpec) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = sorted(d for d in dirnames if not spec.match_file(prefix + d + "/"))
+        out.extend(prefix + f for f in filenames if not spec.match_file(prefix + f))
+    out.sort()
+    return out
+
+
+def file_digest(path: Path) -> str:
+    """xxh3-128 of a file's bytes, cached by (path, size, mtime_ns, inode)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    hit = _file_cache.get(key)
+    if hit is not None:
+        return hit
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    digest = h.hexdigest()
+    _file_cache[key] = digest
+    return digest
+
+
+def take_snapshot(directory: str | os.PathLike[str]) -> Snapshot:
+    """Digest the files of ``directory`` (minus ignored ones)."""
+    root = Path(directory).resolve()
+    files = _list_files(root, _ignore_spec(root))
+    digests = [file_digest(root / f) for f in files]
+    h = xxhash.xxh3_128()
+    for rel, d in zip(files, digests, strict=True):
+        h.update(rel.encode("utf-8"))
+        h.update(b"\0")
+        h.update(d.encode())
+        h.update(b"\n")
+    return Snapshot(str(root), h.hexdigest(), tuple(files), tuple(digests))
+
+
+def materialise(snapshot: Snapshot, store: Path) -> Path:
+    """Copy the snapshot's files to ``store/<digest>`` once; return that folder.
+
+    The copy is made under a temporary name and renamed into place, so a
+    half-written snapshot is never used.
+    """
+    target = store / snapshot.digest
+    if target.is_dir():
+        return target
+    store.mkdir(parents=True, exist_ok=True)
+    with file_lock(store / f".{snapshot.digest}.lock"):
+        if target.is_dir():
+            return target
+        tmp = store / f".{snapshot.digest}.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        src = Path(snapshot.directory)
+        for rel in snapshot.files:
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, dest)
+        tmp.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+    return target

@@ -1,0 +1,191 @@
+"""The embedded backend: runs pipelines on a local Airflow home, no server needed.
+
+``submit`` freezes the spec and source snapshots into the workspace
+registry and starts a runner process (``airflow_aml.backends.embedded_runner``)
+that runs the DAG with Airflow's own ``dag.test()`` loop against the
+home's SQLite metadata DB. Reads (states, XComs) go to that DB read-only;
+outputs, metrics and logs come from the artifact store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_aml.artifacts.snapshot import Snapshot, materialise
+from airflow_aml.backends.airflow_home import airflow_env, prepare_home
+from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
+from airflow_aml.core._jsonstore import atomic_write_text
+from airflow_aml.exceptions import RunNotFound
+
+if TYPE_CHECKING:
+    from airflow_aml.core.workspace import Workspace
+
+__all__ = ["EmbeddedBackend"]
+
+
+class EmbeddedBackend:
+    """Submit and observe runs on the workspace's local Airflow home."""
+
+    mode = "embedded"
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self.airflow_home = workspace.airflow_home
+        self.registry = workspace.home / "registry"
+        self.runs_dir = self.registry / "runs"
+
+    # ----------------------------------------------------------------- submit
+    def submit(self, spec: PipelineSpec, snapshots: dict[str, Snapshot],
+               values: dict[str, Any], options: dict[str, Any]) -> str:
+        """Freeze ``spec``, start its run, return the run id."""
+        prepare_home(self.airflow_home)
+        store = self.registry / "snapshots"
+        frozen = {src: str(materialise(snap, store)) for src, snap in snapshots.items()}
+        steps = tuple(s.__class__(**{**s.__dict__,
+                                     "source_directory": frozen.get(s.source_directory,
+                                                                    s.source_directory)})
+                      for s in spec.steps)
+        spec = spec.with_changes(steps=steps, tags=options.get("tags", {}))
+        run_id = str(uuid.uuid4())
+        conf = {**values, RESERVED_CONF_KEY: options}
+        atomic_write_text(self.registry / "specs" / f"{spec.dag_id}.json", spec.dumps())
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self._run_file(run_id), json.dumps(
+            {"run_id": run_id, "dag_id": spec.dag_id, "spec": spec.to_json(), "conf": conf,
+             "submitted": time.time()}))
+        log = open(self.runs_dir / f"{run_id}.log", "wb")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argument list
+                [sys.executable, "-m", "airflow_aml.backends.embedded_runner",
+                 str(self._run_file(run_id))],
+                env=airflow_env(self.airflow_home, self.registry), stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            log.close()
+        atomic_write_text(self.runs_dir / f"{run_id}.pid", str(proc.pid))
+        self._children = getattr(self, "_children", {})
+        self._children[run_id] = proc
+        return run_id
+
+    # ------------------------------------------------------------------ reads
+    def _run_file(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.json"
+
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        """What was submitted for ``run_id`` (spec, conf)."""
+        try:
+            return json.loads(self._run_file(run_id).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunNotFound(f"no run {run_id!r} in workspace {self.workspace.name!r}") from None
+
+    def list_runs(self, dag_id: str) -> list[str]:
+        """Run ids of ``dag_id``, newest first."""
+        records = []
+        for path in self.runs_dir.glob("*.json"):
+            with contextlib.suppress(ValueError, OSError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("dag_id") == dag_id:
+                    records.append((data.get("submitted", 0), data["run_id"]))
+        return [r for _, r in sorted(records, reverse=True)]
+
+    def _db(self) -> sqlite3.Connection | None:
+        path = self.airflow_home / "airflow.db"
+        if not path.exists():
+            return None
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _query(self, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+        conn = self._db()
+        if conn is None:
+            return []
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []  # the runner has not migrated the DB yet
+            raise
+        finally:
+            conn.close()
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
+        """The DagRun row (state, dates) or None before it exists."""
+        rows = self._query("SELECT state, start_date, end_date, conf FROM dag_run "
+                           "WHERE dag_id = ? AND run_id = ?", (dag_id, run_id))
+        return dict(rows[0]) if rows else None
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
+        """TaskInstance rows by task id."""
+        rows = self._query(
+            "SELECT task_id, state, start_date, end_date, try_number, id FROM task_instance "
+            "WHERE dag_id = ? AND run_id = ? AND map_index = -1", (dag_id, run_id))
+        return {r["task_id"]: dict(r) for r in rows}
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+        """An XCom value of a task in a run (JSON-decoded), or None."""
+        rows = self._query("SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND "
+                           "task_id = ? AND key = ? AND map_index = -1",
+                           (dag_id, run_id, task_id, key))
+        if not rows or rows[0]["value"] is None:
+            return None
+        value = rows[0]["value"]
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+    def runner_state(self, run_id: str) -> dict[str, Any]:
+        """The runner's own view: alive, error text, canceled flag."""
+        err = self.runs_dir / f"{run_id}.error"
+        done = self.runs_dir / f"{run_id}.done"
+        return {
+            "alive": self._alive(run_id),
+            "error": err.read_text(encoding="utf-8") if err.exists() else None,
+            "done": done.exists(),
+            "canceled": (self.runs_dir / f"{run_id}.canceled").exists(),
+        }
+
+    def _alive(self, run_id: str) -> bool:
+        child = getattr(self, "_children", {}).get(run_id)
+        if child is not None:
+            return child.poll() is None
+        try:
+            pid = int((self.runs_dir / f"{run_id}.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return not (self.runs_dir / f"{run_id}.done").exists()
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
+        """The Airflow task log of one try, if the home keeps one."""
+        path = (self.airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+                / f"task_id={task_id}" / f"attempt={try_number}.log")
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+
+    def runner_log(self, run_id: str) -> str:
+        """Console output of the runner process."""
+        path = self.runs_dir / f"{run_id}.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    # ----------------------------------------------------------------- cancel
+    def cancel(self, run_id: str) -> None:
+        """Ask the runner to stop: running scripts are killed, pending steps skipped."""
+        atomic_write_text(self.runs_dir / f"{run_id}.canceled", str(time.time()))
+        if not self._alive(run_id):
+            return
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            pid = int((self.runs_dir / f"{run_id}.pid").read_text())
+            os.kill(pid, signal.SIGTERM)

@@ -1,0 +1,99 @@
+"""Render a :class:`PipelineSpec` as an Airflow DAG: the only place a DAG is built.
+
+One task per step (task id from the step name, display name = step name,
+step summary as task docs), edges from data dependencies and ``run_after``,
+one typed ``Param`` per ``PipelineParameter``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_aml.compiler.spec import PipelineSpec, StepSpec
+
+__all__ = ["render_dag", "operator_class_for", "pipeline_context", "PARAM_TYPES"]
+
+PARAM_TYPES = {"string": "string", "integer": "integer", "number": "number",
+               "boolean": "boolean", "datapath": "object"}
+
+
+def operator_class_for(kind: str) -> type:
+    """The operator class that runs steps of ``kind``."""
+    if kind == "PythonScriptStep":
+        from airflow_aml.operators.python_script import PythonScriptStepOperator
+
+        return PythonScriptStepOperator
+    raise ValueError(f"no operator for step kind {kind!r}")
+
+
+def pipeline_context(spec: PipelineSpec) -> dict[str, Any]:
+    """Pipeline-wide settings every step operator of ``spec`` receives."""
+    return {
+        "experiment_name": spec.experiment_name,
+        "datastores": spec.datastores,
+        "artifact_datastore": spec.default_datastore,
+        "workspace": spec.workspace,
+        "continue_on_step_failure": spec.continue_on_step_failure,
+        "parameters": {p.name: p.type for p in spec.parameters},
+        "task_ids": {s.name: s.task_id for s in spec.steps},
+    }
+
+
+def _step_doc(step: StepSpec) -> str:
+    lines = [f"**{step.kind}** `{step.name}`", "", f"* script: `{step.script_name}`"]
+    if step.inputs:
+        lines.append("* inputs: " + ", ".join(
+            f"`{i.name}`" + (f" ← {i.producer}.{i.output}" if i.producer else "")
+            for i in step.inputs))
+    if step.outputs:
+        lines.append("* outputs: " + ", ".join(f"`{o.name}`" for o in step.outputs))
+    lines.append(f"* allow_reuse: {step.allow_reuse}")
+    return "\n".join(lines)
+
+
+def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
+    """Build the DAG for ``spec``; extra keyword arguments go to ``DAG``."""
+    from airflow.sdk import DAG, Param
+
+    params = {}
+    for p in spec.parameters:
+        params[p.name] = Param(p.default, type=PARAM_TYPES[p.type],
+                               description=f"PipelineParameter {p.name}")
+    options: dict[str, Any] = {
+        "dag_id": spec.dag_id,
+        "schedule": None,
+        "catchup": False,
+        "params": params,
+        "description": (spec.description or f"AML pipeline {spec.experiment_name}")[:1000],
+        "doc_md": spec.description,
+        "tags": ["airflow-aml"],
+        "is_paused_upon_creation": True,
+        "default_args": {"retries": 0, "trigger_rule": "none_failed"},
+    }
+    options.update(dag_kwargs)
+    ctx = pipeline_context(spec)
+    tasks: dict[str, Any] = {}
+    with DAG(**options) as dag:
+        for step in spec.steps:
+            extra: dict[str, Any] = {}
+            if step.compute.get("pool"):
+                extra["pool"] = step.compute["pool"]
+            op_cls = operator_class_for(step.kind)
+            tasks[step.name] = op_cls(
+                task_id=step.task_id,
+                task_display_name=step.name,
+                doc_md=_step_doc(step),
+                step=_step_json(step),
+                pipeline=ctx,
+                **extra,
+            )
+        for step in spec.steps:
+            for up in step.upstream:
+                tasks[up] >> tasks[step.name]
+    return dag
+
+
+def _step_json(step: StepSpec) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(step)

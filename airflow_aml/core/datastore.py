@@ -1,0 +1,247 @@
+"""Datastores: named storage locations (SDK v1 ``azureml.core.Datastore``).
+
+``Datastore(ws, name)`` is a factory, as in v1: it returns the concrete class
+registered under ``name``. The embedded workspace's ``workspaceblobstore``
+and ``workspacefilestore`` are local folders (:class:`LocalDatastore`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_aml._names import safe_relative_path
+from airflow_aml.exceptions import DatastoreException, NotSupportedError
+
+if TYPE_CHECKING:
+    from airflow_aml.core.workspace import Workspace
+    from airflow_aml.data.data_reference import DataReference
+
+__all__ = ["Datastore", "LocalDatastore"]
+
+
+class Datastore:
+    """A named storage location of a workspace (factory over the concrete kinds)."""
+
+    datastore_type = "Abstract"
+
+    def __new__(cls, workspace: Workspace | None = None, name: str | None = None,
+                *args: Any, **kwargs: Any) -> Any:
+        if cls is Datastore and workspace is not None:
+            return Datastore.get(workspace, name) if name else workspace.get_default_datastore()
+        return super().__new__(cls)
+
+    def __init__(self, workspace: Workspace, name: str | None = None, *args: Any, **kwargs: Any):
+        # Instances returned by the factory are already initialised.
+        if getattr(self, "_initialised", False):
+            return
+        self.workspace = workspace
+        self.name = name or ""
+        self._initialised = True
+
+    # ------------------------------------------------------------------ lookup
+    @staticmethod
+    def get(workspace: Workspace, datastore_name: str) -> Datastore:
+        """Return the datastore registered as ``datastore_name``."""
+        stores = workspace._datastore_doc.read().get("datastores", {})
+        if datastore_name not in stores:
+            raise DatastoreException(
+                f"datastore {datastore_name!r} is not registered in workspace "
+                f"{workspace.name!r}; known: {sorted(stores)}")
+        return Datastore._from_definition(workspace, datastore_name, stores[datastore_name])
+
+    @staticmethod
+    def get_default(workspace: Workspace) -> Datastore:
+        """Return the workspace's default datastore."""
+        return workspace.get_default_datastore()
+
+    @staticmethod
+    def _from_definition(workspace: Workspace, name: str, definition: dict[str, Any]) -> Datastore:
+        kind = definition.get("type")
+        if kind == "local":
+            store = object.__new__(LocalDatastore)
+            LocalDatastore._setup(store, workspace, name, Path(definition["root"]))
+            return store
+        raise DatastoreException(f"datastore {name!r} has unknown type {kind!r}")
+
+    @staticmethod
+    def register_local_folder(workspace: Workspace, datastore_name: str, root: str,
+                              overwrite: bool = False) -> LocalDatastore:
+        """Register a local (or shared-mount) folder as a datastore."""
+        with workspace._datastore_doc.update() as doc:
+            stores = doc.setdefault("datastores", {})
+            if datastore_name in stores and not overwrite:
+                raise DatastoreException(
+                    f"datastore {datastore_name!r} already exists; pass overwrite=True")
+            stores[datastore_name] = {"type": "local", "root": str(Path(root).resolve())}
+        store = Datastore.get(workspace, datastore_name)
+        assert isinstance(store, LocalDatastore)
+        return store
+
+    @staticmethod
+    def register_azure_blob_container(workspace: Workspace, datastore_name: str,
+                                      container_name: str, account_name: str,
+                                      *args: Any, **kwargs: Any) -> Datastore:
+        """Not available yet: use ``Datastore.register_local_folder``."""
+        raise NotSupportedError(
+            "register_azure_blob_container is not supported yet in airflow-aml; register a "
+            "local folder with Datastore.register_local_folder(ws, name, root)")
+
+    def set_as_default(self) -> None:
+        """Make this datastore the workspace default."""
+        self.workspace.set_default_datastore(self.name)
+
+    def unregister(self) -> None:
+        """Remove this datastore's registration (its data is kept)."""
+        with self.workspace._datastore_doc.update() as doc:
+            if doc.get("default") == self.name:
+                raise DatastoreException(f"datastore {self.name!r} is the default; "
+                                         "set another default first")
+            doc.get("datastores", {}).pop(self.name, None)
+
+    def _definition(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Datastore) and other.name == self.name
+                and other._definition() == self._definition())
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+class LocalDatastore(Datastore):
+    """A datastore that is a folder on the local (or a shared) file system."""
+
+    datastore_type = "LocalFolder"
+
+    def _setup(self, workspace: Workspace, name: str, root: Path) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.root = root
+        self._initialised = True
+
+    def _definition(self) -> dict[str, Any]:
+        return {"type": "local", "root": str(self.root)}
+
+    def _local_path(self, relative: str) -> Path:
+        rel = safe_relative_path(relative, field="path_on_datastore")
+        return self.root / rel if rel else self.root
+
+    # ------------------------------------------------------------- data moves
+    def upload(self, src_dir: str, target_path: str | None = None, overwrite: bool = False,
+               show_progress: bool = True) -> DataReference:
+        """Upload every file under ``src_dir`` to ``target_path``.
+
+        Existing files are kept unless ``overwrite`` (v1 semantics). Returns a
+        :class:`DataReference` to ``target_path``.
+        """
+        src = Path(src_dir)
+        if not src.is_dir():
+            raise DatastoreException(f"upload: source folder {src_dir!r} does not exist")
+        files = [p for p in sorted(src.rglob("*")) if p.is_file()]
+        return self.upload_files([str(p) for p in files], relative_root=str(src),
+                                 target_path=target_path, overwrite=overwrite,
+                                 show_progress=show_progress)
+
+    def upload_files(self, files: Iterable[str], relative_root: str | None = None,
+                     target_path: str | None = None, overwrite: bool = False,
+                     show_progress: bool = True) -> DataReference:
+        """Upload ``files``, keeping their paths relative to ``relative_root``.
+
+        ``relative_root`` defaults to the files' common folder. Returns a
+        :class:`DataReference` to ``target_path``.
+        """
+        from airflow_aml.data.data_reference import DataReference
+
+        paths = [Path(f).resolve() for f in files]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise DatastoreException(f"upload_files: no such file(s): {missing}")
+        target = safe_relative_path(target_path, field="target_path")
+        if relative_root is None:
+            root = Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else Path(".")
+        else:
+            root = Path(relative_root).resolve()
+        dest_root = self._local_path(target)
+        count = 0
+        for p in paths:
+            try:
+                rel = p.relative_to(root)
+            except ValueError as exc:
+                raise DatastoreException(
+                    f"upload_files: {p} is not under relative_root {root}") from exc
+            dest = dest_root / rel
+            if dest.exists() and not overwrite:
+                if show_progress:
+                    print(f"Skipping {rel}: already exists on {self.name} (overwrite=False)")
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.uploading")
+            shutil.copyfile(p, tmp)
+            os.replace(tmp, dest)
+            count += 1
+            if show_progress:
+                print(f"Uploaded {rel} to {self.name}/{target}")
+        if show_progress:
+            print(f"Uploaded {count} file(s)")
+        return DataReference(self, path_on_datastore=target or None)
+
+    def download(self, target_path: str, prefix: str | None = None, overwrite: bool = False,
+                 show_progress: bool = True) -> int:
+        """Download files under ``prefix`` into ``target_path`` (keeping their paths).
+
+        Returns the number of files downloaded; existing local files are kept
+        unless ``overwrite``.
+        """
+        rel_prefix = safe_relative_path(prefix, field="prefix")
+        src = self._local_path(rel_prefix)
+        if src.is_file():
+            files = [src]
+        elif src.is_dir():
+            files = [p for p in sorted(src.rglob("*")) if p.is_file()]
+        else:
+            # v1 treats the prefix as a string prefix of blob names.
+            parent = src.parent
+            files = [p for p in sorted(parent.rglob("*"))
+                     if p.is_file() and str(p.relative_to(self.root)).startswith(rel_prefix)
+                     ] if parent.is_dir() else []
+        count = 0
+        for f in files:
+            rel = f.relative_to(self.root)
+            dest = Path(target_path) / rel
+            if dest.exists() and not overwrite:
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, dest)
+            count += 1
+        if show_progress:
+            print(f"Downloaded {count} file(s) from {self.name}/{rel_prefix}")
+        return count
+
+    # ------------------------------------------------------ references
+    def path(self, path: str | None = None, data_reference_name: str | None = None
+             ) -> DataReference:
+        """Return a :class:`DataReference` to ``path`` on this datastore."""
+        from airflow_aml.data.data_reference import DataReference
+
+        return DataReference(self, data_reference_name=data_reference_name,
+                             path_on_datastore=path)
+
+    def as_mount(self) -> DataReference:
+        """A reference to the datastore root, mounted."""
+        return self.path().as_mount()
+
+    def as_download(self, path_on_compute: str | None = None) -> DataReference:
+        """A reference to the datastore root, downloaded."""
+        return self.path().as_download(path_on_compute=path_on_compute)
+
+    def as_upload(self, path_on_compute: str | None = None) -> DataReference:
+        """A reference to the datastore root, uploaded after the step."""
+        return self.path().as_upload(path_on_compute=path_on_compute)

@@ -1,0 +1,247 @@
+"""Workspace: where pipelines run and where their data lives.
+
+SDK v1's ``Workspace`` names an Azure ML workspace. Here it names an Airflow
+deployment plus a workspace home folder holding the datastores, the compute
+registry and the pipeline registry. With no configuration at all,
+``Workspace.from_config()`` gives the *embedded* workspace: a local Airflow
+home with SQLite under ``~/.airflow_aml`` (or ``$AIRFLOW_AML_HOME``),
+created and migrated on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_aml.core._jsonstore import JsonDocument
+from airflow_aml.exceptions import UserErrorException, WorkspaceException
+
+if TYPE_CHECKING:
+    from airflow_aml.core.compute import ComputeTarget
+    from airflow_aml.core.datastore import Datastore
+
+__all__ = ["Workspace", "DEFAULT_HOME_ENV"]
+
+DEFAULT_HOME_ENV = "AIRFLOW_AML_HOME"
+_CONFIG_DIRS = (".azureml", "aml_config", "")
+_CONFIG_FILES = ("config.json", "project.json")
+_DEFAULT_STORES = ("workspaceblobstore", "workspacefilestore", "workspaceartifactstore")
+
+
+def _default_home() -> Path:
+    env = os.environ.get(DEFAULT_HOME_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".airflow_aml"
+
+
+class Workspace:
+    """A workspace (SDK v1 ``azureml.core.Workspace``).
+
+    :param subscription_id: kept for compatibility; recorded, not used.
+    :param resource_group: kept for compatibility; recorded, not used.
+    :param workspace_name: the workspace name.
+    :param auth: ignored in embedded mode (no Azure login is needed).
+    :param home: the workspace home folder; defaults to ``$AIRFLOW_AML_HOME``
+        or ``~/.airflow_aml``.
+    """
+
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        auth: Any = None,
+        _location: str | None = None,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ):
+        self.subscription_id = subscription_id or "local"
+        self.resource_group = resource_group or "local"
+        self._name = workspace_name or "local"
+        self._auth = auth
+        self.location = _location or "local"
+        self.home = Path(home).expanduser().resolve() if home else _default_home().resolve()
+        self._backend_obj: Any = None
+        self._ensure_home()
+
+    # ----------------------------------------------------------------- loading
+    @staticmethod
+    def from_config(path: str | os.PathLike[str] | None = None, auth: Any = None,
+                    _logger: Any = None, _file_name: str | None = None) -> Workspace:
+        """Load the workspace described by the nearest ``config.json``.
+
+        Looks in ``.azureml/``, ``aml_config/`` and the folder itself, walking up
+        parent folders from ``path`` (default: the current folder), as SDK v1
+        does. ``path`` may also name the file. With no file found, returns the
+        embedded local workspace.
+
+        Keys read: ``workspace_name``, ``subscription_id``, ``resource_group``
+        (v1) and ``home`` (workspace home folder, relative to the file).
+        """
+        found = Workspace._find_config(path, _file_name)
+        if found is None:
+            if path is not None and _file_name is not None:
+                raise WorkspaceException(f"no workspace config file {_file_name!r} under {path}")
+            return Workspace(auth=auth)
+        try:
+            cfg = json.loads(found.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise WorkspaceException(f"workspace config {found} is not valid JSON: {exc}") from exc
+        if not isinstance(cfg, dict):
+            raise WorkspaceException(f"workspace config {found} must hold a JSON object")
+        home = cfg.get("home")
+        if home is not None:
+            home = (found.parent / str(home)).resolve()
+        return Workspace(
+            subscription_id=cfg.get("subscription_id"),
+            resource_group=cfg.get("resource_group"),
+            workspace_name=cfg.get("workspace_name"),
+            auth=auth,
+            home=home,
+        )
+
+    @staticmethod
+    def _find_config(path: str | os.PathLike[str] | None, file_name: str | None) -> Path | None:
+        start = Path(path or ".").expanduser().resolve()
+        if start.is_file():
+            return start
+        names = (file_name,) if file_name else _CONFIG_FILES
+        for folder in (start, *start.parents):
+            for sub in _CONFIG_DIRS:
+                for name in names:
+                    candidate = folder / sub / name if sub else folder / name
+                    if candidate.is_file():
+                        return candidate
+        return None
+
+    @staticmethod
+    def get(name: str, auth: Any = None, subscription_id: str | None = None,
+            resource_group: str | None = None, **kwargs: Any) -> Workspace:
+        """Return the workspace ``name`` (embedded, under the default home)."""
+        return Workspace(subscription_id, resource_group, name, auth=auth)
+
+    # --------------------------------------------------------------- properties
+    @property
+    def name(self) -> str:
+        """The workspace name."""
+        return self._name
+
+    @property
+    def airflow_home(self) -> Path:
+        """The Airflow home (AIRFLOW_HOME) used by the embedded backend."""
+        return self.home / "airflow"
+
+    @property
+    def datastores(self) -> dict[str, Datastore]:
+        """All registered datastores, by name."""
+        from airflow_aml.core.datastore import Datastore
+
+        return {n: Datastore._from_definition(self, n, d)
+                for n, d in self._datastore_doc.read().get("datastores", {}).items()}
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """All registered compute targets, by name."""
+        from airflow_aml.core.compute import ComputeTarget
+
+        return {n: ComputeTarget._from_definition(self, n, d)
+                for n, d in self._compute_doc.read().get("compute_targets", {}).items()}
+
+    @property
+    def experiments(self) -> dict[str, Any]:
+        """Experiments that have been submitted to, by name."""
+        from airflow_aml.core.experiment import Experiment
+
+        specs = self.home / "registry" / "specs"
+        names = sorted(p.stem for p in specs.glob("*.json")) if specs.is_dir() else []
+        return {n: Experiment(self, n) for n in names}
+
+    def get_default_datastore(self) -> Datastore:
+        """Return the default datastore (``workspaceblobstore`` unless changed)."""
+        from airflow_aml.core.datastore import Datastore
+
+        doc = self._datastore_doc.read()
+        name = doc.get("default", "workspaceblobstore")
+        return Datastore._from_definition(self, name, doc["datastores"][name])
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make the datastore ``name`` the default."""
+        with self._datastore_doc.update() as doc:
+            if name not in doc.get("datastores", {}):
+                raise UserErrorException(
+                    f"datastore {name!r} is not registered; known: {sorted(doc['datastores'])}")
+            doc["default"] = name
+
+    def get_run(self, run_id: str) -> Any:
+        """Return the pipeline run ``run_id`` from any experiment of this workspace."""
+        from airflow_aml.pipeline.core.run import PipelineRun
+
+        return PipelineRun.get(self, run_id)
+
+    def get_details(self) -> dict[str, Any]:
+        """A dict describing the workspace."""
+        return {"name": self.name, "subscriptionId": self.subscription_id,
+                "resourceGroup": self.resource_group, "location": self.location,
+                "home": str(self.home), "mode": "embedded"}
+
+    def write_config(self, path: str | None = None, file_name: str | None = None) -> None:
+        """Write ``.azureml/config.json`` so ``from_config`` finds this workspace."""
+        target = Path(path or ".") / ".azureml" / (file_name or "config.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"subscription_id": self.subscription_id,
+                                      "resource_group": self.resource_group,
+                                      "workspace_name": self.name,
+                                      "home": str(self.home)}, indent=2))
+
+    # ---------------------------------------------------------------- internals
+    @property
+    def _datastore_doc(self) -> JsonDocument:
+        return JsonDocument(self.home / "datastores.json")
+
+    @property
+    def _compute_doc(self) -> JsonDocument:
+        return JsonDocument(self.home / "compute.json")
+
+    def _ensure_home(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceException(f"cannot create workspace home {self.home}: {exc}") from exc
+        doc = self._datastore_doc
+        if doc.path.exists():
+            return
+        with doc.update() as data:
+            stores = data.setdefault("datastores", {})
+            for name in _DEFAULT_STORES:
+                stores.setdefault(name, {"type": "local",
+                                         "root": str(self.home / "datastores" / name)})
+            data.setdefault("default", "workspaceblobstore")
+
+    @property
+    def _backend(self) -> Any:
+        if self._backend_obj is None:
+            from airflow_aml.backends.embedded import EmbeddedBackend
+
+            self._backend_obj = EmbeddedBackend(self)
+        return self._backend_obj
+
+    def _to_runtime_config(self) -> dict[str, Any]:
+        """What a step needs to rebuild this workspace inside a run."""
+        return {"workspace_name": self.name, "subscription_id": self.subscription_id,
+                "resource_group": self.resource_group, "home": str(self.home)}
+
+    @classmethod
+    def _from_runtime_config(cls, cfg: dict[str, Any]) -> Workspace:
+        return cls(cfg.get("subscription_id"), cfg.get("resource_group"),
+                   cfg.get("workspace_name"), home=cfg.get("home"))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and other.home == self.home and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((self.home, self.name))
+
+    def __repr__(self) -> str:
+        return f"Workspace.create(name='{self.name}', home='{self.home}')"

@@ -1,0 +1,98 @@
+"""One error tree for airflow-aml.
+
+Every error the library raises on purpose derives from :class:`AmlError`.
+Names follow SDK v1 (``azureml.exceptions``) where v1 had one, so ported
+``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AmlError",
+    "UserErrorException",
+    "ValidationError",
+    "PipelineValidationError",
+    "ComputeTargetException",
+    "WorkspaceException",
+    "DatastoreException",
+    "ExperimentExecutionException",
+    "ActivityFailedException",
+    "StepRunFailed",
+    "RunNotFound",
+    "NotSupportedError",
+]
+
+
+class AmlError(Exception):
+    """Root of every error raised by airflow-aml."""
+
+
+class UserErrorException(AmlError):
+    """Bad user input (v1 name: ``azureml.exceptions.UserErrorException``)."""
+
+
+class ValidationError(UserErrorException):
+    """One validation problem, naming the step and the field it concerns."""
+
+    def __init__(self, message: str, *, step: str | None = None, field: str | None = None):
+        self.step = step
+        self.field = field
+        self.reason = message
+        where = []
+        if step is not None:
+            where.append(f"step '{step}'")
+        if field is not None:
+            where.append(f"field '{field}'")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix + message)
+
+
+class PipelineValidationError(UserErrorException):
+    """A pipeline failed validation; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[ValidationError]):
+        self.errors = list(errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        super().__init__(f"Pipeline validation failed with {len(self.errors)} error(s):\n{lines}")
+
+
+class ComputeTargetException(AmlError):
+    """A compute target is missing or cannot be used (v1 name)."""
+
+
+class WorkspaceException(AmlError):
+    """A workspace could not be found or loaded (v1 name)."""
+
+
+class DatastoreException(UserErrorException):
+    """A datastore operation failed (missing file, refused overwrite, unknown name)."""
+
+
+class ExperimentExecutionException(AmlError):
+    """A run could not be submitted or read back (v1 name)."""
+
+
+class ActivityFailedException(AmlError):
+    """A run ended in a failed state (v1 name, raised by ``wait_for_completion``)."""
+
+    def __init__(self, message: str, *, run_id: str | None = None, status: str | None = None):
+        self.run_id = run_id
+        self.status = status
+        super().__init__(message)
+
+
+class StepRunFailed(ActivityFailedException):
+    """A step of a pipeline run failed; names the step and carries its stderr tail."""
+
+    def __init__(self, message: str, *, run_id: str, step_name: str, stderr_tail: str = ""):
+        self.step_name = step_name
+        self.stderr_tail = stderr_tail
+        super().__init__(message, run_id=run_id, status="Failed")
+
+
+class RunNotFound(ExperimentExecutionException):
+    """No run with the given id exists in the experiment/workspace."""
+
+
+class NotSupportedError(UserErrorException):
+    """A v1 call that airflow-aml does not support; the message names the alternative."""

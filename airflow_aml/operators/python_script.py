@@ -1,0 +1,140 @@
+"""Operator for ``PythonScriptStep``: run a script as a subprocess, never a shell."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from airflow_aml.operators.base import AmlStepOperator, StepContext, StepFailed
+from airflow_aml.runtime import cancel, contract
+from airflow_aml.runtime.contract import data_reference_env, parameter_env, render_arguments
+from airflow_aml.runtime.record import STDERR, STDOUT
+
+__all__ = ["PythonScriptStepOperator"]
+
+_TAIL_LINES = 40
+
+
+class PythonScriptStepOperator(AmlStepOperator):
+    """Runs a ``PythonScriptStep``'s script from its source snapshot.
+
+    The script gets an argument list (paths and values substituted), the
+    SDK v1 environment variables, and a run context; its stdout and stderr
+    stream into the task log line by line and are kept with the run record.
+    """
+
+    ui_color = "#fdebd0"
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def run_step(self, ctx: StepContext) -> None:
+        spec = ctx.spec
+        source = Path(spec.source_directory)
+        script = source / spec.script_name
+        if not script.is_file():
+            raise StepFailed(f"script {spec.script_name!r} not found in {source}")
+        argv = [sys.executable, "-u", str(script),
+                *render_arguments(spec.arguments, params=ctx.params, paths=ctx.paths)]
+        env = self._environment(ctx)
+        timeout = spec.runconfig.get("max_run_duration_seconds")
+        ctx.record.mkdir(parents=True, exist_ok=True)
+        self.log.info("Running step %r: %s", spec.name, " ".join(argv[2:]))
+        tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        with open(ctx.record / STDOUT, "wb") as out_f, open(ctx.record / STDERR, "wb") as err_f:
+            self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+                argv, cwd=source, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+            cancel.track(self._proc)
+            threads = [
+                threading.Thread(target=self._pump, args=(self._proc.stdout, out_f, None, False)),
+                threading.Thread(target=self._pump, args=(self._proc.stderr, err_f, tail, True)),
+            ]
+            for t in threads:
+                t.start()
+            try:
+                code = self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._kill()
+                code = self._proc.wait()
+                for t in threads:
+                    t.join()
+                raise StepFailed(f"step {spec.name!r} exceeded max_run_duration_seconds="
+                                 f"{timeout}", "\n".join(tail)) from None
+            except BaseException:
+                self._kill()
+                raise
+            finally:
+                cancel.untrack(self._proc)
+            for t in threads:
+                t.join()
+        self._proc = None
+        if cancel.cancel_requested():
+            raise StepFailed(f"step {spec.name!r} was canceled", "\n".join(tail))
+        if code != 0:
+            raise StepFailed(f"step {spec.name!r} failed: script {spec.script_name} exited with "
+                             f"code {code}", "\n".join(tail))
+
+    def _pump(self, stream: IO[bytes], sink: IO[bytes], tail: collections.deque[str] | None,
+              is_err: bool) -> None:
+        for raw in iter(stream.readline, b""):
+            sink.write(raw)
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            if tail is not None:
+                tail.append(line)
+            if is_err:
+                self.log.warning("%s", line)
+            else:
+                self.log.info("%s", line)
+        stream.close()
+
+    def _environment(self, ctx: StepContext) -> dict[str, str]:
+        spec = ctx.spec
+        env = dict(os.environ)
+        env.update(spec.runconfig.get("environment_variables", {}))
+        for name, path in ctx.paths.items():
+            env[data_reference_env(name)] = path
+        for name, value in ctx.params.items():
+            env[parameter_env(name)] = contract.format_value(value)
+        for key, value in spec.params:
+            env[parameter_env(key)] = contract.format_value(
+                ctx.params[value["param"]] if "param" in value else value["literal"])
+        env.update({
+            contract.ENV_RUN_ID: ctx.run_id,
+            contract.ENV_PARENT_RUN_ID: ctx.pipeline_run_id,
+            contract.ENV_EXPERIMENT: ctx.pipeline.get("experiment_name", ""),
+            contract.ENV_WORKSPACE_NAME: ctx.pipeline.get("workspace", {}).get(
+                "workspace_name", ""),
+            contract.ENV_WORKSPACE: json.dumps(ctx.pipeline.get("workspace", {})),
+            contract.ENV_RECORD: str(ctx.record),
+            contract.ENV_STEP_NAME: spec.name,
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def on_kill(self) -> None:
+        """Stop the script (and its children) when Airflow kills the task."""
+        self._kill()
