@@ -36,17 +36,17 @@ class Snapshot:
     file_digests: tuple[str, ...]
 
 
-def _ignore_spec(root: Path) -> pathspec.PathSpec:
+def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
     lines = list(ALWAYS_IGNORED)
     for name in (".amlignore", ".gitignore"):
         f = root / name
         if f.is_file():
             lines += f.read_text(encoding="utf-8", errors="replace").splitlines()
             break
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def _list_files(root: Path, spec: pathspec.PathSpec) -> list[str]:
+def _list_files(root: Path, spec: pathspec.GitIgnoreSpec) -> list[str]:
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")

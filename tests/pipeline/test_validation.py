@@ -1,0 +1,185 @@
+"""Bad pipelines are reported by validate()/submit() before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_aml.core import Experiment
+from airflow_aml.exceptions import PipelineValidationError, ValidationError
+from airflow_aml.pipeline.core import Pipeline, PipelineData, PipelineParameter
+from airflow_aml.pipeline.steps import PythonScriptStep
+
+
+@pytest.fixture
+def src(make_source):
+    return make_source({"a.py": "print('a')\n", "b.py": "print('b')\n"})
+
+
+def _only(errors, *, step, field, contains):
+    matching = [e for e in errors if e.step == step and e.field == field and contains in str(e)]
+    assert matching, f"no error for step={step} field={field} ~{contains!r} in {errors}"
+    return matching[0]
+
+
+def _runs_before(ws):
+    runs = ws.home / "registry" / "runs"
+    return set(runs.glob("*.json")) if runs.exists() else set()
+
+
+def test_valid_pipeline_has_no_errors(ws, src):
+    d = PipelineData("d")
+    a = PythonScriptStep("a.py", arguments=["--out", d], outputs=[d], source_directory=str(src))
+    b = PythonScriptStep("b.py", arguments=["--in", d], inputs=[d], source_directory=str(src))
+    assert Pipeline(ws, [b]).validate() == []
+
+
+def test_cycle_via_run_after(ws, src):
+    a = PythonScriptStep("a.py", name="A", source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", source_directory=str(src))
+    a.run_after(b)
+    b.run_after(a)
+    errors = Pipeline(ws, [a, b]).validate()
+    err = errors[0]
+    assert err.field == "run_after" and "cycle" in str(err)
+    assert "'A'" in str(err) and "'B'" in str(err)
+
+
+def test_pipeline_data_consumed_but_never_produced(ws, src):
+    d = PipelineData("orphan")
+    b = PythonScriptStep("b.py", name="B", arguments=[d], inputs=[d], source_directory=str(src))
+    errors = Pipeline(ws, [b]).validate()
+    _only(errors, step="B", field="inputs", contains="no step of the pipeline produces")
+
+
+def test_pipeline_data_produced_by_two_steps(ws, src):
+    d = PipelineData("twice")
+    a = PythonScriptStep("a.py", name="A", outputs=[d], source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", outputs=[d], source_directory=str(src))
+    errors = Pipeline(ws, [a, b]).validate()
+    _only(errors, step="B", field="outputs", contains="exactly one producer")
+
+
+def test_duplicate_step_names(ws, src):
+    a = PythonScriptStep("a.py", name="same", source_directory=str(src))
+    b = PythonScriptStep("b.py", name="same", source_directory=str(src))
+    errors = Pipeline(ws, [a, b]).validate()
+    _only(errors, step="same", field="name", contains="duplicate step name")
+
+
+def test_script_not_found(ws, src):
+    a = PythonScriptStep("missing.py", name="A", source_directory=str(src))
+    errors = Pipeline(ws, [a]).validate()
+    _only(errors, step="A", field="script_name", contains="not found")
+
+
+def test_source_directory_missing(ws, tmp_path):
+    a = PythonScriptStep("a.py", name="A", source_directory=str(tmp_path / "nope"))
+    errors = Pipeline(ws, [a]).validate()
+    _only(errors, step="A", field="source_directory", contains="does not exist")
+
+
+def test_parameter_name_clash(ws, src):
+    p1 = PipelineParameter("lr", 0.1)
+    p2 = PipelineParameter("lr", 0.5)
+    a = PythonScriptStep("a.py", name="A", arguments=[p1], source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", arguments=[p2], source_directory=str(src))
+    errors = Pipeline(ws, [a, b]).validate()
+    _only(errors, step="B", field="PipelineParameter.name", contains="already in use")
+
+
+def test_same_parameter_object_shared_is_fine(ws, src):
+    p = PipelineParameter("lr", 0.1)
+    a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", arguments=[p], params={"x": p},
+                         source_directory=str(src))
+    assert Pipeline(ws, [a, b]).validate() == []
+
+
+@pytest.mark.parametrize("default", [[1, 2], {"a": 1}, object(), float("nan"), None])
+def test_unserialisable_parameter_default(ws, src, default):
+    p = PipelineParameter("bad", default)
+    a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
+    errors = Pipeline(ws, [a]).validate()
+    _only(errors, step="A", field="PipelineParameter.default_value", contains="defaults must be")
+
+
+@pytest.mark.parametrize("name", ["bad name", "../up", "a/b", "1abc", ""])
+def test_output_name_must_be_identifier(ws, src, name):
+    d = PipelineData(name)
+    a = PythonScriptStep("a.py", name="A", outputs=[d], source_directory=str(src))
+    errors = Pipeline(ws, [a]).validate()
+    _only(errors, step="A", field="outputs", contains="not a valid identifier")
+
+
+def test_script_name_path_traversal(ws, src):
+    a = PythonScriptStep("../a.py", name="A", source_directory=str(src))
+    errors = Pipeline(ws, [a]).validate()
+    _only(errors, step="A", field="script_name", contains="relative to source_directory")
+
+
+def test_argument_not_declared_as_input(ws, src):
+    d = PipelineData("d")
+    a = PythonScriptStep("a.py", name="A", outputs=[d], source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", arguments=[d], source_directory=str(src))
+    b.run_after(a)
+    errors = Pipeline(ws, [b]).validate()
+    _only(errors, step="B", field="arguments", contains="not listed in this step's inputs")
+
+
+def test_script_name_must_be_string():
+    with pytest.raises(ValidationError) as exc:
+        PythonScriptStep(42, name="A")  # type: ignore[arg-type]
+    assert exc.value.field == "script_name" and exc.value.step == "A"
+
+
+def test_submit_raises_all_errors_before_running(ws, src, experiment_name):
+    a = PythonScriptStep("missing.py", name="A", source_directory=str(src))
+    b = PythonScriptStep("b.py", name="A", source_directory=str(src))
+    before = _runs_before(ws)
+    with pytest.raises(PipelineValidationError) as exc:
+        Experiment(ws, experiment_name).submit(Pipeline(ws, [a, b]))
+    assert len(exc.value.errors) == 2
+    assert _runs_before(ws) == before
+
+
+def test_unknown_pipeline_parameter(ws, src, experiment_name):
+    p = PipelineParameter("pipeline_arg", 10)
+    a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
+    before = _runs_before(ws)
+    with pytest.raises(ValidationError) as exc:
+        Experiment(ws, experiment_name).submit(Pipeline(ws, [a]),
+                                               pipeline_parameters={"pipeline_argg": 3})
+    assert exc.value.field == "pipeline_parameters"
+    assert "pipeline_argg" in str(exc.value) and "pipeline_arg" in str(exc.value)
+    assert _runs_before(ws) == before
+
+
+@pytest.mark.parametrize("value", ["20", 2.5, True, None])
+def test_wrong_parameter_type(ws, src, experiment_name, value):
+    p = PipelineParameter("pipeline_arg", 10)
+    a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
+    with pytest.raises(ValidationError) as exc:
+        Experiment(ws, experiment_name).submit(Pipeline(ws, [a]),
+                                               pipeline_parameters={"pipeline_arg": value})
+    assert exc.value.field == "pipeline_parameters.pipeline_arg"
+    assert "integer" in str(exc.value)
+
+
+def test_bad_experiment_name(ws, src):
+    with pytest.raises(ValidationError) as exc:
+        Experiment(ws, "bad name/../x")
+    assert exc.value.field == "experiment_name"
+
+
+def test_unknown_compute_target(ws, src):
+    a = PythonScriptStep("a.py", name="A", compute_target="gpu-cluster",
+                         source_directory=str(src))
+    errors = Pipeline(ws, [a]).validate()
+    _only(errors, step="A", field="compute_target", contains="not registered")
+
+
+def test_shared_source_directory_warns(ws, src):
+    a = PythonScriptStep("a.py", name="A", source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", source_directory=str(src))
+    with pytest.warns(UserWarning, match="share source_directory"):
+        assert Pipeline(ws, [a, b]).validate() == []
