@@ -49,8 +49,9 @@ def safe_relative_path(path: str | None, *, field: str, step: str | None = None)
     if path is None:
         return ""
     if not isinstance(path, str):
-        raise ValidationError(f"expected a path string, got {type(path).__name__}", step=step,
-                              field=field)
+        raise ValidationError(
+            f"expected a path string, got {type(path).__name__}", step=step, field=field
+        )
     norm = path.replace("\\", "/").strip()
     parts = [p for p in norm.split("/") if p not in ("", ".")]
     if norm.startswith("/") or any(p == ".." for p in parts) or ":" in (parts[0] if parts else ""):

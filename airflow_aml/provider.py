@@ -16,9 +16,17 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Azure ML SDK v1 pipelines (airflow-aml)",
         "description": "Run Azure Machine Learning SDK v1 pipelines as Airflow DAGs.",
         "versions": [__version__],
-        "integrations": [{"integration-name": "Azure ML SDK v1 pipelines",
-                          "external-doc-url": "https://pypi.org/project/airflow-aml/",
-                          "tags": ["software"]}],
-        "operators": [{"integration-name": "Azure ML SDK v1 pipelines",
-                       "python-modules": ["airflow_aml.operators.python_script"]}],
+        "integrations": [
+            {
+                "integration-name": "Azure ML SDK v1 pipelines",
+                "external-doc-url": "https://pypi.org/project/airflow-aml/",
+                "tags": ["software"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Azure ML SDK v1 pipelines",
+                "python-modules": ["airflow_aml.operators.python_script"],
+            }
+        ],
     }

@@ -13,8 +13,9 @@ def _git(folder: str, *args: str) -> str | None:
     if git is None:
         return None
     try:
-        out = subprocess.run([git, "-C", folder, *args], capture_output=True, text=True,
-                             timeout=10, check=False)
+        out = subprocess.run(
+            [git, "-C", folder, *args], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None

@@ -83,7 +83,8 @@ class ArtifactStore:
         if definition.get("type") != "local":
             raise DatastoreException(
                 f"datastore {datastore!r} of type {definition.get('type')!r} cannot be used "
-                "by this worker")
+                "by this worker"
+            )
         return Path(definition["root"])
 
     def local_path(self, datastore: str, path: str) -> Path:
@@ -101,8 +102,9 @@ class ArtifactStore:
         path.mkdir(parents=True)
         return path
 
-    def commit_output(self, staged: Path, *, datastore: str, run_id: str, task_id: str,
-                      step: str, output: str) -> ArtifactReference:
+    def commit_output(
+        self, staged: Path, *, datastore: str, run_id: str, task_id: str, step: str, output: str
+    ) -> ArtifactReference:
         """Atomically publish a staged output; return its reference."""
         rel = f"{run_prefix(run_id, task_id)}/{output}"
         final = self.local_path(datastore, rel)
@@ -135,5 +137,6 @@ class ArtifactStore:
         if not path.exists():
             raise DatastoreException(
                 f"output {ref.output!r} of step {ref.step!r} (run {ref.run_id}) is missing "
-                f"from datastore {ref.datastore!r} at {ref.path}")
+                f"from datastore {ref.datastore!r} at {ref.path}"
+            )
         return path

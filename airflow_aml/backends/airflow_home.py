@@ -58,8 +58,10 @@ def prepare_home(airflow_home: Path) -> None:
     dags.mkdir(parents=True, exist_ok=True)
     cfg = airflow_home / "airflow.cfg"
     if not cfg.exists():
-        atomic_write_text(cfg, _CONFIG.format(dags=dags, db=airflow_home / "airflow.db",
-                                              logs=airflow_home / "logs"))
+        atomic_write_text(
+            cfg,
+            _CONFIG.format(dags=dags, db=airflow_home / "airflow.db", logs=airflow_home / "logs"),
+        )
     loader = dags / LOADER_FILE
     if not loader.exists() or loader.read_text(encoding="utf-8") != LOADER_SOURCE:
         atomic_write_text(loader, LOADER_SOURCE)

@@ -45,31 +45,58 @@ class EmbeddedBackend:
         self.runs_dir = self.registry / "runs"
 
     # ----------------------------------------------------------------- submit
-    def submit(self, spec: PipelineSpec, snapshots: dict[str, Snapshot],
-               values: dict[str, Any], options: dict[str, Any]) -> str:
+    def submit(
+        self,
+        spec: PipelineSpec,
+        snapshots: dict[str, Snapshot],
+        values: dict[str, Any],
+        options: dict[str, Any],
+    ) -> str:
         """Freeze ``spec``, start its run, return the run id."""
         prepare_home(self.airflow_home)
         store = self.registry / "snapshots"
         frozen = {src: str(materialise(snap, store)) for src, snap in snapshots.items()}
-        steps = tuple(s.__class__(**{**s.__dict__,
-                                     "source_directory": frozen.get(s.source_directory,
-                                                                    s.source_directory)})
-                      for s in spec.steps)
+        steps = tuple(
+            s.__class__(
+                **{
+                    **s.__dict__,
+                    "source_directory": frozen.get(s.source_directory, s.source_directory),
+                }
+            )
+            for s in spec.steps
+        )
         spec = spec.with_changes(steps=steps, tags=options.get("tags", {}))
         run_id = str(uuid.uuid4())
         conf = {**values, RESERVED_CONF_KEY: options}
         atomic_write_text(self.registry / "specs" / f"{spec.dag_id}.json", spec.dumps())
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self._run_file(run_id), json.dumps(
-            {"run_id": run_id, "dag_id": spec.dag_id, "spec": spec.to_json(), "conf": conf,
-             "submitted": time.time()}))
+        atomic_write_text(
+            self._run_file(run_id),
+            json.dumps(
+                {
+                    "run_id": run_id,
+                    "dag_id": spec.dag_id,
+                    "spec": spec.to_json(),
+                    "conf": conf,
+                    "submitted": time.time(),
+                }
+            ),
+        )
         log = open(self.runs_dir / f"{run_id}.log", "wb")  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(  # noqa: S603 - fixed argument list
-                [sys.executable, "-m", "airflow_aml.backends.embedded_runner",
-                 str(self._run_file(run_id))],
-                env=airflow_env(self.airflow_home, self.registry), stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "airflow_aml.backends.embedded_runner",
+                    str(self._run_file(run_id)),
+                ],
+                env=airflow_env(self.airflow_home, self.registry),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             log.close()
         atomic_write_text(self.runs_dir / f"{run_id}.pid", str(proc.pid))
@@ -121,22 +148,28 @@ class EmbeddedBackend:
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         """The DagRun row (state, dates) or None before it exists."""
-        rows = self._query("SELECT state, start_date, end_date, conf FROM dag_run "
-                           "WHERE dag_id = ? AND run_id = ?", (dag_id, run_id))
+        rows = self._query(
+            "SELECT state, start_date, end_date, conf FROM dag_run WHERE dag_id = ? AND run_id = ?",
+            (dag_id, run_id),
+        )
         return dict(rows[0]) if rows else None
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
         """TaskInstance rows by task id."""
         rows = self._query(
             "SELECT task_id, state, start_date, end_date, try_number, id FROM task_instance "
-            "WHERE dag_id = ? AND run_id = ? AND map_index = -1", (dag_id, run_id))
+            "WHERE dag_id = ? AND run_id = ? AND map_index = -1",
+            (dag_id, run_id),
+        )
         return {r["task_id"]: dict(r) for r in rows}
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
         """An XCom value of a task in a run (JSON-decoded), or None."""
-        rows = self._query("SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND "
-                           "task_id = ? AND key = ? AND map_index = -1",
-                           (dag_id, run_id, task_id, key))
+        rows = self._query(
+            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND "
+            "task_id = ? AND key = ? AND map_index = -1",
+            (dag_id, run_id, task_id, key),
+        )
         if not rows or rows[0]["value"] is None:
             return None
         value = rows[0]["value"]
@@ -171,8 +204,14 @@ class EmbeddedBackend:
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         """The Airflow task log of one try, if the home keeps one."""
-        path = (self.airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-                / f"task_id={task_id}" / f"attempt={try_number}.log")
+        path = (
+            self.airflow_home
+            / "logs"
+            / f"dag_id={dag_id}"
+            / f"run_id={run_id}"
+            / f"task_id={task_id}"
+            / f"attempt={try_number}.log"
+        )
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
 
     def runner_log(self, run_id: str) -> str:

@@ -10,6 +10,7 @@ DB on first use, renders the frozen spec as a DAG, and runs it with
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import traceback
@@ -29,9 +30,12 @@ def _ensure_pools(spec: Any) -> None:
     for step in spec.steps:
         pool = step.compute.get("pool")
         if pool:
-            Pool.create_or_update_pool(pool, slots=int(step.compute.get("max_nodes", 4)),
-                                       description=f"AmlCompute {step.compute['name']}",
-                                       include_deferred=False)
+            Pool.create_or_update_pool(
+                pool,
+                slots=int(step.compute.get("max_nodes", 4)),
+                description=f"AmlCompute {step.compute['name']}",
+                include_deferred=False,
+            )
 
 
 def run_pipeline(spec: Any, run_id: str, conf: dict[str, Any]) -> str:
@@ -63,14 +67,13 @@ def main(argv: list[str]) -> int:
         from airflow_aml.backends.airflow_home import ensure_database
         from airflow_aml.compiler.spec import PipelineSpec
 
-        import os
-
         ensure_database(Path(os.environ["AIRFLOW_HOME"]))
         spec = PipelineSpec.from_json(record["spec"])
         state = run_pipeline(spec, run_id, record["conf"])
     except BaseException as exc:  # report why, so the client never waits forever
-        atomic_write_text(Path(f"{base}.error"),
-                          f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        atomic_write_text(
+            Path(f"{base}.error"), f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
+        )
         atomic_write_text(Path(f"{base}.done"), "error")
         return 1
     atomic_write_text(Path(f"{base}.done"), state)

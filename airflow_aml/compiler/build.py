@@ -64,8 +64,9 @@ def parameter_type(value: Any) -> str | None:
     return t
 
 
-def topological_order(steps: list[PipelineStep], edges: dict[PipelineStep, list[PipelineStep]]
-                      ) -> tuple[list[PipelineStep], list[PipelineStep]]:
+def topological_order(
+    steps: list[PipelineStep], edges: dict[PipelineStep, list[PipelineStep]]
+) -> tuple[list[PipelineStep], list[PipelineStep]]:
     """Kahn's order of ``steps`` (stable) and the steps left on a cycle."""
     indeg = {s: 0 for s in steps}
     downstream: dict[PipelineStep, list[PipelineStep]] = {s: [] for s in steps}
@@ -114,14 +115,19 @@ class _Compiler:
             self.errors.append(exc)
         steps = self.pipeline._all_steps()
         self._check_names(steps)
-        edges = {s: list(dict.fromkeys(s._upstream_steps() + self.pipeline._extra_upstream(s)))
-                 for s in steps}
+        edges = {
+            s: list(dict.fromkeys(s._upstream_steps() + self.pipeline._extra_upstream(s)))
+            for s in steps
+        }
         self._check_membership(steps, edges)
         order, cyclic = topological_order(steps, edges)
         if cyclic:
             names = ", ".join(repr(s.name) for s in cyclic)
-            self.error(f"steps form a cycle (through run_after or data dependencies): {names}",
-                       step=cyclic[0].name, field_name="run_after")
+            self.error(
+                f"steps form a cycle (through run_after or data dependencies): {names}",
+                step=cyclic[0].name,
+                field_name="run_after",
+            )
             return None
         self._check_producers(steps)
         default_store = self._default_datastore()
@@ -129,9 +135,14 @@ class _Compiler:
         self._check_shared_sources(order)
         if self.errors:
             return None
-        params = tuple(ParameterSpec(p.name, parameter_type(p.default_value) or "string",
-                                     self._param_default_json(p.default_value))
-                       for p in self.params.values())
+        params = tuple(
+            ParameterSpec(
+                p.name,
+                parameter_type(p.default_value) or "string",
+                self._param_default_json(p.default_value),
+            )
+            for p in self.params.values()
+        )
         return PipelineSpec(
             dag_id=self.experiment_name,
             experiment_name=self.experiment_name,
@@ -148,23 +159,31 @@ class _Compiler:
         seen: dict[str, PipelineStep] = {}
         for s in steps:
             if not isinstance(s.name, str) or not s.name.strip():
-                self.error("step name must be a non-empty string", step=str(s.name),
-                           field_name="name")
+                self.error(
+                    "step name must be a non-empty string", step=str(s.name), field_name="name"
+                )
                 continue
             if s.name in seen:
-                self.error(f"duplicate step name {s.name!r}: step names must be unique in a "
-                           "pipeline", step=s.name, field_name="name")
+                self.error(
+                    f"duplicate step name {s.name!r}: step names must be unique in a pipeline",
+                    step=s.name,
+                    field_name="name",
+                )
             seen[s.name] = s
 
-    def _check_membership(self, steps: list[PipelineStep],
-                          edges: dict[PipelineStep, list[PipelineStep]]) -> None:
+    def _check_membership(
+        self, steps: list[PipelineStep], edges: dict[PipelineStep, list[PipelineStep]]
+    ) -> None:
         members = set(steps)
         for s in steps:
             for up in edges[s]:
                 if up not in members:
-                    self.error(f"depends on step {up.name!r}, which is not in the pipeline "
-                               "(pass it in steps=, or keep resolve_closure=True)",
-                               step=s.name, field_name="inputs")
+                    self.error(
+                        f"depends on step {up.name!r}, which is not in the pipeline "
+                        "(pass it in steps=, or keep resolve_closure=True)",
+                        step=s.name,
+                        field_name="inputs",
+                    )
 
     def _check_producers(self, steps: list[PipelineStep]) -> None:
         members = set(steps)
@@ -174,9 +193,12 @@ class _Compiler:
                     producers = [p for p in out._producers if p in members]
                     if len(producers) > 1 and producers[0] is not s:
                         others = ", ".join(repr(p.name) for p in producers if p is not s)
-                        self.error(f"PipelineData {out.name!r} is also produced by step(s) "
-                                   f"{others}: each PipelineData must have exactly one producer",
-                                   step=s.name, field_name="outputs")
+                        self.error(
+                            f"PipelineData {out.name!r} is also produced by step(s) "
+                            f"{others}: each PipelineData must have exactly one producer",
+                            step=s.name,
+                            field_name="outputs",
+                        )
 
     def _check_shared_sources(self, steps: list[PipelineStep]) -> None:
         by_dir: dict[str, list[str]] = {}
@@ -189,7 +211,8 @@ class _Compiler:
                 self.warnings.append(
                     f"steps {', '.join(names)} share source_directory {d}: a change to any file "
                     "in it reruns all of them. Give each step its own folder (or list unrelated "
-                    "files in .amlignore) to reuse them independently.")
+                    "files in .amlignore) to reuse them independently."
+                )
 
     # ------------------------------------------------------------- resolution
     def _default_datastore(self) -> str:
@@ -206,36 +229,56 @@ class _Compiler:
                 self.error(str(exc), step=step, field_name=field_name)
                 return None
         if not isinstance(store, Datastore):
-            self.error(f"expected a Datastore, got {type(store).__name__}", step=step,
-                       field_name=field_name)
+            self.error(
+                f"expected a Datastore, got {type(store).__name__}",
+                step=step,
+                field_name=field_name,
+            )
             return None
         self.datastores[store.name] = store._definition()
         return store.name
 
     def _register_param(self, p: PipelineParameter, step: str) -> str | None:
         if not isinstance(p.name, str) or not _PARAM_NAME_RE.match(p.name):
-            self.error(f"PipelineParameter name {p.name!r} is invalid: letters, digits, '_', "
-                       "'-' and '.', starting with a letter or '_'", step=step,
-                       field_name="PipelineParameter.name")
+            self.error(
+                f"PipelineParameter name {p.name!r} is invalid: letters, digits, '_', "
+                "'-' and '.', starting with a letter or '_'",
+                step=step,
+                field_name="PipelineParameter.name",
+            )
             return None
         if p.name == RESERVED_CONF_KEY:
-            self.error(f"PipelineParameter name {p.name!r} is reserved", step=step,
-                       field_name="PipelineParameter.name")
+            self.error(
+                f"PipelineParameter name {p.name!r} is reserved",
+                step=step,
+                field_name="PipelineParameter.name",
+            )
             return None
         if parameter_type(p.default_value) is None:
-            self.error(f"PipelineParameter {p.name!r} has default {p.default_value!r} of type "
-                       f"{type(p.default_value).__name__}: defaults must be str, int, float "
-                       "(finite), bool or DataPath", step=step,
-                       field_name="PipelineParameter.default_value")
+            self.error(
+                f"PipelineParameter {p.name!r} has default {p.default_value!r} of type "
+                f"{type(p.default_value).__name__}: defaults must be str, int, float "
+                "(finite), bool or DataPath",
+                step=step,
+                field_name="PipelineParameter.default_value",
+            )
             return None
         known = self.params.get(p.name)
-        if known is not None and known is not p and (
+        if (
+            known is not None
+            and known is not p
+            and (
                 type(known.default_value) is not type(p.default_value)
                 or self._param_default_json(known.default_value)
-                != self._param_default_json(p.default_value)):
-            self.error(f"Parameter name {p.name!r} is already in use by another "
-                       f"PipelineParameter with default {known.default_value!r}", step=step,
-                       field_name="PipelineParameter.name")
+                != self._param_default_json(p.default_value)
+            )
+        ):
+            self.error(
+                f"Parameter name {p.name!r} is already in use by another "
+                f"PipelineParameter with default {known.default_value!r}",
+                step=step,
+                field_name="PipelineParameter.name",
+            )
             return None
         self.params.setdefault(p.name, p)
         return p.name
@@ -250,13 +293,17 @@ class _Compiler:
     def _source_directory(self, step: PythonScriptStep) -> str | None:
         src = step.source_directory or self.pipeline._default_source_directory
         if src is None:
-            self.warnings.append(f"step {step.name!r} has no source_directory; using the "
-                                 "current folder")
+            self.warnings.append(
+                f"step {step.name!r} has no source_directory; using the current folder"
+            )
             src = "."
         path = Path(src).expanduser().resolve()
         if not path.is_dir():
-            self.error(f"source_directory {str(src)!r} does not exist", step=step.name,
-                       field_name="source_directory")
+            self.error(
+                f"source_directory {str(src)!r} does not exist",
+                step=step.name,
+                field_name="source_directory",
+            )
             return None
         return str(path)
 
@@ -277,21 +324,31 @@ class _Compiler:
                 self._compute_cache = self.ws.compute_targets
             found = self._compute_cache.get(target)
             if found is None:
-                self.error(f"compute target {target!r} is not registered in workspace "
-                           f"{self.ws.name!r}; create it with ComputeTarget.create(...) or "
-                           "omit compute_target to run on the Airflow worker",
-                           step=step.name, field_name="compute_target")
+                self.error(
+                    f"compute target {target!r} is not registered in workspace "
+                    f"{self.ws.name!r}; create it with ComputeTarget.create(...) or "
+                    "omit compute_target to run on the Airflow worker",
+                    step=step.name,
+                    field_name="compute_target",
+                )
                 return {}
             target = found
         if isinstance(target, AmlCompute):
-            return {"name": target.name, "type": "AmlCompute", "pool": target.pool,
-                    "max_nodes": target.max_nodes}
+            return {
+                "name": target.name,
+                "type": "AmlCompute",
+                "pool": target.pool,
+                "max_nodes": target.max_nodes,
+            }
         if isinstance(target, LocalCompute):
             return {"name": target.name, "type": "Local"}
         kind = target.type if isinstance(target, ComputeTarget) else type(target).__name__
-        self.error(f"compute target of kind {kind} is not supported for PythonScriptStep yet; "
-                   "use an AmlCompute cluster or the local worker", step=step.name,
-                   field_name="compute_target")
+        self.error(
+            f"compute target of kind {kind} is not supported for PythonScriptStep yet; "
+            "use an AmlCompute cluster or the local worker",
+            step=step.name,
+            field_name="compute_target",
+        )
         return {}
 
     def _runconfig(self, step: PythonScriptStep) -> dict[str, Any]:
@@ -301,42 +358,72 @@ class _Compiler:
         env = rc.environment
         deps = env.python.conda_dependencies
         packages = list(deps.pip_packages) + list(deps.conda_packages)
-        packages = [p for p in packages if not p.split("=")[0].split("<")[0].split(">")[0]
-                    .strip().lower().startswith(("python", "pip", "azureml-defaults"))]
+        packages = [
+            p
+            for p in packages
+            if not p.split("=")[0]
+            .split("<")[0]
+            .split(">")[0]
+            .strip()
+            .lower()
+            .startswith(("python", "pip", "azureml-defaults"))
+        ]
         if packages and not env.python.user_managed_dependencies:
             self.error(
                 f"environment {env.name!r} asks for packages {packages}: building per-step "
                 "environments is not supported yet. Install them on the Airflow workers and set "
                 "runconfig.environment.python.user_managed_dependencies = True",
-                step=step.name, field_name="runconfig.environment")
+                step=step.name,
+                field_name="runconfig.environment",
+            )
         if rc.docker.use_docker or env.docker.enabled:
-            self.error("running steps in Docker is not supported yet; unset "
-                       "runconfig.docker.use_docker to run on the Airflow worker",
-                       step=step.name, field_name="runconfig.docker")
+            self.error(
+                "running steps in Docker is not supported yet; unset "
+                "runconfig.docker.use_docker to run on the Airflow worker",
+                step=step.name,
+                field_name="runconfig.docker",
+            )
         variables = {**env.environment_variables, **rc.environment_variables}
-        bad = [k for k, v in variables.items()
-               if not isinstance(k, str) or not isinstance(v, str | int | float | bool)]
+        bad = [
+            k
+            for k, v in variables.items()
+            if not isinstance(k, str) or not isinstance(v, str | int | float | bool)
+        ]
         if bad:
-            self.error(f"environment variables must map names to plain values; bad: {bad}",
-                       step=step.name, field_name="runconfig.environment_variables")
-        return {"environment_variables": {str(k): str(v) for k, v in variables.items()},
-                "environment": env.name,
-                "max_run_duration_seconds": rc.max_run_duration_seconds}
+            self.error(
+                f"environment variables must map names to plain values; bad: {bad}",
+                step=step.name,
+                field_name="runconfig.environment_variables",
+            )
+        return {
+            "environment_variables": {str(k): str(v) for k, v in variables.items()},
+            "environment": env.name,
+            "max_run_duration_seconds": rc.max_run_duration_seconds,
+        }
 
     def _input(self, step: PipelineStep, inp: Any, edges_ok: bool) -> InputSpec | None:
         name = step.name
         if isinstance(inp, tuple) and len(inp) == 2 and isinstance(inp[0], PipelineParameter):
             param, binding = inp
             if not isinstance(param.default_value, DataPath):
-                self.error(f"input parameter {param.name!r} must have a DataPath default",
-                           step=name, field_name="inputs")
+                self.error(
+                    f"input parameter {param.name!r} must have a DataPath default",
+                    step=name,
+                    field_name="inputs",
+                )
                 return None
-            binding = binding if isinstance(binding, DataPathComputeBinding) else \
-                DataPathComputeBinding()
+            binding = (
+                binding if isinstance(binding, DataPathComputeBinding) else DataPathComputeBinding()
+            )
             pname = self._register_param(param, str(name))
-            return InputSpec(name=param.name, kind="datapath_param", mode=binding.mode,
-                             param=pname, path_on_compute=binding.path_on_compute,
-                             overwrite=bool(binding.overwrite))
+            return InputSpec(
+                name=param.name,
+                kind="datapath_param",
+                mode=binding.mode,
+                param=pname,
+                path_on_compute=binding.path_on_compute,
+                overwrite=bool(binding.overwrite),
+            )
         if isinstance(inp, PipelineData):
             inp = inp.as_mount()
         if isinstance(inp, InputPortBinding):
@@ -344,64 +431,106 @@ class _Compiler:
             if isinstance(data, PipelineData):
                 producer = data.producer
                 if producer is None or producer not in self.pipeline._all_steps_set():
-                    self.error(f"input {inp.name!r} consumes PipelineData {data.name!r}, which "
-                               "no step of the pipeline produces (list it in a step's outputs)",
-                               step=name, field_name="inputs")
+                    self.error(
+                        f"input {inp.name!r} consumes PipelineData {data.name!r}, which "
+                        "no step of the pipeline produces (list it in a step's outputs)",
+                        step=name,
+                        field_name="inputs",
+                    )
                     return None
                 if producer is step:
-                    self.error(f"PipelineData {data.name!r} is both an input and an output",
-                               step=name, field_name="inputs")
+                    self.error(
+                        f"PipelineData {data.name!r} is both an input and an output",
+                        step=name,
+                        field_name="inputs",
+                    )
                     return None
-                return InputSpec(name=inp.name, kind="pipeline_data", mode=inp.bind_mode,
-                                 producer=producer.name, output=data.output_name,
-                                 path_on_compute=inp.path_on_compute,
-                                 overwrite=bool(inp.overwrite))
+                return InputSpec(
+                    name=inp.name,
+                    kind="pipeline_data",
+                    mode=inp.bind_mode,
+                    producer=producer.name,
+                    output=data.output_name,
+                    path_on_compute=inp.path_on_compute,
+                    overwrite=bool(inp.overwrite),
+                )
             if isinstance(data, DataReference):
                 inp = data
             else:
-                self.error(f"unsupported input binding to {type(data).__name__}", step=name,
-                           field_name="inputs")
+                self.error(
+                    f"unsupported input binding to {type(data).__name__}",
+                    step=name,
+                    field_name="inputs",
+                )
                 return None
         if isinstance(inp, DataReference):
             store = self._datastore_name(inp.datastore, str(name), "inputs")
             if store is None:
                 return None
             if inp.mode == "upload":
-                self.error(f"data reference {inp.data_reference_name!r} is in upload mode; "
-                           "use it as an output", step=name, field_name="inputs")
+                self.error(
+                    f"data reference {inp.data_reference_name!r} is in upload mode; "
+                    "use it as an output",
+                    step=name,
+                    field_name="inputs",
+                )
                 return None
-            return InputSpec(name=inp.data_reference_name, kind="data_reference", mode=inp.mode,
-                             datastore=store, path=inp.path_on_datastore or "",
-                             path_on_compute=inp.path_on_compute, overwrite=bool(inp.overwrite))
-        self.error(f"unsupported input of type {type(inp).__name__}: use PipelineData, an "
-                   "input binding, a DataReference or (PipelineParameter, "
-                   "DataPathComputeBinding)", step=name, field_name="inputs")
+            return InputSpec(
+                name=inp.data_reference_name,
+                kind="data_reference",
+                mode=inp.mode,
+                datastore=store,
+                path=inp.path_on_datastore or "",
+                path_on_compute=inp.path_on_compute,
+                overwrite=bool(inp.overwrite),
+            )
+        self.error(
+            f"unsupported input of type {type(inp).__name__}: use PipelineData, an "
+            "input binding, a DataReference or (PipelineParameter, "
+            "DataPathComputeBinding)",
+            step=name,
+            field_name="inputs",
+        )
         return None
 
     def _output(self, step: PipelineStep, out: Any, default_store: str) -> OutputSpec | None:
         if not isinstance(out, PipelineData):
-            self.error(f"unsupported output of type {type(out).__name__}: use PipelineData",
-                       step=step.name, field_name="outputs")
+            self.error(
+                f"unsupported output of type {type(out).__name__}: use PipelineData",
+                step=step.name,
+                field_name="outputs",
+            )
             return None
         if not isinstance(out.name, str) or not IDENTIFIER_RE.match(out.name):
-            self.error(f"output name {out.name!r} is not a valid identifier (letters, digits "
-                       "and '_'; no path separators or '..')", step=step.name,
-                       field_name="outputs")
+            self.error(
+                f"output name {out.name!r} is not a valid identifier (letters, digits "
+                "and '_'; no path separators or '..')",
+                step=step.name,
+                field_name="outputs",
+            )
             return None
         if not isinstance(out.output_name, str) or not IDENTIFIER_RE.match(out.output_name):
-            self.error(f"output_name {out.output_name!r} is not a valid identifier",
-                       step=step.name, field_name="outputs")
+            self.error(
+                f"output_name {out.output_name!r} is not a valid identifier",
+                step=step.name,
+                field_name="outputs",
+            )
             return None
         store = default_store
         if out.datastore is not None:
             store = self._datastore_name(out.datastore, str(step.name), "outputs") or store
-        return OutputSpec(name=out.output_name, datastore=store, mode=out._output_mode,
-                          path_on_compute=out._output_path_on_compute,
-                          overwrite=bool(out._output_overwrite),
-                          is_directory=out._is_directory)
+        return OutputSpec(
+            name=out.output_name,
+            datastore=store,
+            mode=out._output_mode,
+            path_on_compute=out._output_path_on_compute,
+            overwrite=bool(out._output_overwrite),
+            is_directory=out._is_directory,
+        )
 
-    def _argument(self, step: PipelineStep, arg: Any, inputs: dict[int, str],
-                  outputs: dict[int, str]) -> dict[str, Any] | None:
+    def _argument(
+        self, step: PipelineStep, arg: Any, inputs: dict[int, str], outputs: dict[int, str]
+    ) -> dict[str, Any] | None:
         name = str(step.name)
         if isinstance(arg, PipelineParameter):
             pname = self._register_param(arg, name)
@@ -409,28 +538,37 @@ class _Compiler:
         if isinstance(arg, InputPortBinding | PipelineData | DataReference):
             key = id(arg.bind_object) if isinstance(arg, InputPortBinding) else id(arg)
             if isinstance(arg, DataReference):
-                key = ("dr", arg.datastore.name, arg.path_on_datastore,
-                       arg.data_reference_name)  # type: ignore[assignment]
+                key = ("dr", arg.datastore.name, arg.path_on_datastore, arg.data_reference_name)  # type: ignore[assignment]
             if key in outputs:
                 return {"output": outputs[key]}
             if key in inputs:
                 return {"input": inputs[key]}
             label = getattr(arg, "name", None) or getattr(arg, "data_reference_name", "?")
-            self.error(f"argument {label!r} is not listed in this step's inputs or outputs",
-                       step=name, field_name="arguments")
+            self.error(
+                f"argument {label!r} is not listed in this step's inputs or outputs",
+                step=name,
+                field_name="arguments",
+            )
             return None
         if isinstance(arg, bool | int | float | str):
             return {"literal": arg}
-        self.error(f"argument {arg!r} of type {type(arg).__name__} is not supported: use "
-                   "strings, numbers, PipelineParameter, PipelineData or DataReference",
-                   step=name, field_name="arguments")
+        self.error(
+            f"argument {arg!r} of type {type(arg).__name__} is not supported: use "
+            "strings, numbers, PipelineParameter, PipelineData or DataReference",
+            step=name,
+            field_name="arguments",
+        )
         return None
 
-    def _step_spec(self, step: PipelineStep, upstream: list[PipelineStep],
-                   default_store: str) -> StepSpec | None:
+    def _step_spec(
+        self, step: PipelineStep, upstream: list[PipelineStep], default_store: str
+    ) -> StepSpec | None:
         if not isinstance(step, PythonScriptStep):
-            self.error(f"step kind {type(step).__name__} is not supported yet", step=step.name,
-                       field_name="kind")
+            self.error(
+                f"step kind {type(step).__name__} is not supported yet",
+                step=step.name,
+                field_name="kind",
+            )
             return None
         name = str(step.name)
         n_errors = len(self.errors)
@@ -443,8 +581,9 @@ class _Compiler:
             inputs.append(spec)
             obj = inp.bind_object if isinstance(inp, InputPortBinding) else inp
             if isinstance(obj, DataReference):
-                input_keys[("dr", obj.datastore.name, obj.path_on_datastore,
-                            obj.data_reference_name)] = spec.name
+                input_keys[
+                    ("dr", obj.datastore.name, obj.path_on_datastore, obj.data_reference_name)
+                ] = spec.name
             input_keys.setdefault(id(obj), spec.name)
             if isinstance(inp, InputPortBinding):
                 input_keys[id(inp)] = spec.name
@@ -458,18 +597,25 @@ class _Compiler:
         port_names = [i.name for i in inputs] + [o.name for o in outputs]
         dupes = sorted({n for n in port_names if port_names.count(n) > 1})
         if dupes:
-            self.error(f"input/output names must be unique within a step; repeated: {dupes}",
-                       step=name, field_name="inputs")
+            self.error(
+                f"input/output names must be unique within a step; repeated: {dupes}",
+                step=name,
+                field_name="inputs",
+            )
         for i in inputs:
             if not isinstance(i.name, str) or not IDENTIFIER_RE.match(i.name):
-                self.error(f"input name {i.name!r} is not a valid identifier", step=name,
-                           field_name="inputs")
+                self.error(
+                    f"input name {i.name!r} is not a valid identifier",
+                    step=name,
+                    field_name="inputs",
+                )
         arguments = [self._argument(step, a, input_keys, output_keys) for a in step._arguments]
         params: list[tuple[str, dict[str, Any]]] = []
         for key, value in step.params.items():
             if not isinstance(key, str) or not key:
-                self.error(f"params key {key!r} must be a non-empty string", step=name,
-                           field_name="params")
+                self.error(
+                    f"params key {key!r} must be a non-empty string", step=name, field_name="params"
+                )
             elif isinstance(value, PipelineParameter):
                 pname = self._register_param(value, name)
                 if pname:
@@ -477,18 +623,27 @@ class _Compiler:
             elif isinstance(value, bool | int | float | str):
                 params.append((key, {"literal": value}))
             else:
-                self.error(f"params[{key!r}] must be a plain value or PipelineParameter",
-                           step=name, field_name="params")
+                self.error(
+                    f"params[{key!r}] must be a plain value or PipelineParameter",
+                    step=name,
+                    field_name="params",
+                )
         source = self._source_directory(step)
         digest = ""
         if source is not None:
             script = Path(source) / step.script_name
             if os.path.isabs(step.script_name) or ".." in Path(step.script_name).parts:
-                self.error(f"script_name {step.script_name!r} must be relative to "
-                           "source_directory", step=name, field_name="script_name")
+                self.error(
+                    f"script_name {step.script_name!r} must be relative to source_directory",
+                    step=name,
+                    field_name="script_name",
+                )
             elif not script.is_file():
-                self.error(f"script {step.script_name!r} not found in source_directory "
-                           f"{source}", step=name, field_name="script_name")
+                self.error(
+                    f"script {step.script_name!r} not found in source_directory {source}",
+                    step=name,
+                    field_name="script_name",
+                )
             else:
                 snap = self.snapshots.get(source)
                 if snap is None:
@@ -530,26 +685,32 @@ def _coerce(name: str, ptype: str, value: Any, datastores: Iterable[str]) -> Any
     if ptype == "datapath":
         if isinstance(value, DataPath):
             return value._to_json()
-        if isinstance(value, dict) and set(value) <= {"datastore", "path"} and \
-                isinstance(value.get("path"), str):
+        if (
+            isinstance(value, dict)
+            and set(value) <= {"datastore", "path"}
+            and isinstance(value.get("path"), str)
+        ):
             return {"datastore": value.get("datastore"), "path": value["path"]}
-        raise ValidationError(f"expected a DataPath, got {type(value).__name__}",
-                              field=f"pipeline_parameters.{name}")
+        raise ValidationError(
+            f"expected a DataPath, got {type(value).__name__}", field=f"pipeline_parameters.{name}"
+        )
     ok = {
         "boolean": isinstance(value, bool),
         "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool)
+        "number": isinstance(value, int | float)
+        and not isinstance(value, bool)
         and math.isfinite(value),
         "string": isinstance(value, str),
     }[ptype]
     if not ok:
-        raise ValidationError(f"expected a value of type {ptype}, got {value!r} "
-                              f"({type(value).__name__})", field=f"pipeline_parameters.{name}")
+        raise ValidationError(
+            f"expected a value of type {ptype}, got {value!r} ({type(value).__name__})",
+            field=f"pipeline_parameters.{name}",
+        )
     return float(value) if ptype == "number" else value
 
 
-def resolve_parameter_values(spec: PipelineSpec, values: dict[str, Any] | None
-                             ) -> dict[str, Any]:
+def resolve_parameter_values(spec: PipelineSpec, values: dict[str, Any] | None) -> dict[str, Any]:
     """Check ``values`` against the spec's parameters; return the JSON values to use.
 
     Unknown names and wrong types raise :class:`ValidationError` naming the
@@ -561,7 +722,9 @@ def resolve_parameter_values(spec: PipelineSpec, values: dict[str, Any] | None
     if unknown:
         raise ValidationError(
             f"unknown pipeline parameter(s) {unknown}; this pipeline's parameters are "
-            f"{sorted(declared) or 'none'}", field="pipeline_parameters")
+            f"{sorted(declared) or 'none'}",
+            field="pipeline_parameters",
+        )
     resolved = {}
     for name, p in declared.items():
         if name in values:

@@ -13,8 +13,13 @@ from airflow_aml.compiler.spec import PipelineSpec, StepSpec
 
 __all__ = ["render_dag", "operator_class_for", "pipeline_context", "PARAM_TYPES"]
 
-PARAM_TYPES = {"string": "string", "integer": "integer", "number": "number",
-               "boolean": "boolean", "datapath": "object"}
+PARAM_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "datapath": "object",
+}
 
 
 def operator_class_for(kind: str) -> type:
@@ -42,9 +47,13 @@ def pipeline_context(spec: PipelineSpec) -> dict[str, Any]:
 def _step_doc(step: StepSpec) -> str:
     lines = [f"**{step.kind}** `{step.name}`", "", f"* script: `{step.script_name}`"]
     if step.inputs:
-        lines.append("* inputs: " + ", ".join(
-            f"`{i.name}`" + (f" ← {i.producer}.{i.output}" if i.producer else "")
-            for i in step.inputs))
+        lines.append(
+            "* inputs: "
+            + ", ".join(
+                f"`{i.name}`" + (f" ← {i.producer}.{i.output}" if i.producer else "")
+                for i in step.inputs
+            )
+        )
     if step.outputs:
         lines.append("* outputs: " + ", ".join(f"`{o.name}`" for o in step.outputs))
     lines.append(f"* allow_reuse: {step.allow_reuse}")
@@ -57,8 +66,9 @@ def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
 
     params = {}
     for p in spec.parameters:
-        params[p.name] = Param(p.default, type=PARAM_TYPES[p.type],
-                               description=f"PipelineParameter {p.name}")
+        params[p.name] = Param(
+            p.default, type=PARAM_TYPES[p.type], description=f"PipelineParameter {p.name}"
+        )
     options: dict[str, Any] = {
         "dag_id": spec.dag_id,
         "schedule": None,

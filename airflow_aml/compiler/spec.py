@@ -159,8 +159,11 @@ class PipelineSpec:
             raise ValueError(f"unsupported spec_version {version!r} (expected {SPEC_VERSION})")
         steps = tuple(
             StepSpec(
-                **{k: v for k, v in s.items()
-                   if k not in ("inputs", "outputs", "arguments", "params", "upstream")},
+                **{
+                    k: v
+                    for k, v in s.items()
+                    if k not in ("inputs", "outputs", "arguments", "params", "upstream")
+                },
                 arguments=tuple(s.get("arguments", ())),
                 inputs=tuple(InputSpec(**i) for i in s.get("inputs", ())),
                 outputs=tuple(OutputSpec(**o) for o in s.get("outputs", ())),

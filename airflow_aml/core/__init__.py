@@ -9,5 +9,14 @@ from airflow_aml.core.run import Run, get_run
 from airflow_aml.core.runconfig import RunConfiguration
 from airflow_aml.core.workspace import Workspace
 
-__all__ = ["ComputeTarget", "CondaDependencies", "Datastore", "Environment", "Experiment", "Run",
-           "RunConfiguration", "Workspace", "get_run"]
+__all__ = [
+    "ComputeTarget",
+    "CondaDependencies",
+    "Datastore",
+    "Environment",
+    "Experiment",
+    "Run",
+    "RunConfiguration",
+    "Workspace",
+    "get_run",
+]

@@ -26,9 +26,13 @@ class CondaDependencies:
             self._load(Path(conda_dependencies_file_path).read_text(encoding="utf-8"))
 
     @staticmethod
-    def create(pip_indexurl: str | None = None, pip_packages: list[str] | None = None,
-               conda_packages: list[str] | None = None, python_version: str | None = None,
-               pin_sdk_version: bool = True) -> CondaDependencies:
+    def create(
+        pip_indexurl: str | None = None,
+        pip_packages: list[str] | None = None,
+        conda_packages: list[str] | None = None,
+        python_version: str | None = None,
+        pin_sdk_version: bool = True,
+    ) -> CondaDependencies:
         """Create dependencies from package lists (v1 signature)."""
         deps = CondaDependencies()
         deps.python_version = python_version
@@ -96,8 +100,12 @@ class CondaDependencies:
                 self.conda_packages.append(item)
 
     def _to_json(self) -> dict[str, Any]:
-        return {"python_version": self.python_version, "conda_packages": self.conda_packages,
-                "pip_packages": self.pip_packages, "pip_options": self.pip_options}
+        return {
+            "python_version": self.python_version,
+            "conda_packages": self.conda_packages,
+            "pip_packages": self.pip_packages,
+            "pip_options": self.pip_options,
+        }
 
     def __repr__(self) -> str:
         return json.dumps(self._to_json())

@@ -28,8 +28,9 @@ class Datastore:
 
     datastore_type = "Abstract"
 
-    def __new__(cls, workspace: Workspace | None = None, name: str | None = None,
-                *args: Any, **kwargs: Any) -> Any:
+    def __new__(
+        cls, workspace: Workspace | None = None, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         if cls is Datastore and workspace is not None:
             return Datastore.get(workspace, name) if name else workspace.get_default_datastore()
         return super().__new__(cls)
@@ -50,7 +51,8 @@ class Datastore:
         if datastore_name not in stores:
             raise DatastoreException(
                 f"datastore {datastore_name!r} is not registered in workspace "
-                f"{workspace.name!r}; known: {sorted(stores)}")
+                f"{workspace.name!r}; known: {sorted(stores)}"
+            )
         return Datastore._from_definition(workspace, datastore_name, stores[datastore_name])
 
     @staticmethod
@@ -68,27 +70,35 @@ class Datastore:
         raise DatastoreException(f"datastore {name!r} has unknown type {kind!r}")
 
     @staticmethod
-    def register_local_folder(workspace: Workspace, datastore_name: str, root: str,
-                              overwrite: bool = False) -> LocalDatastore:
+    def register_local_folder(
+        workspace: Workspace, datastore_name: str, root: str, overwrite: bool = False
+    ) -> LocalDatastore:
         """Register a local (or shared-mount) folder as a datastore."""
         with workspace._datastore_doc.update() as doc:
             stores = doc.setdefault("datastores", {})
             if datastore_name in stores and not overwrite:
                 raise DatastoreException(
-                    f"datastore {datastore_name!r} already exists; pass overwrite=True")
+                    f"datastore {datastore_name!r} already exists; pass overwrite=True"
+                )
             stores[datastore_name] = {"type": "local", "root": str(Path(root).resolve())}
         store = Datastore.get(workspace, datastore_name)
         assert isinstance(store, LocalDatastore)
         return store
 
     @staticmethod
-    def register_azure_blob_container(workspace: Workspace, datastore_name: str,
-                                      container_name: str, account_name: str,
-                                      *args: Any, **kwargs: Any) -> Datastore:
+    def register_azure_blob_container(
+        workspace: Workspace,
+        datastore_name: str,
+        container_name: str,
+        account_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Datastore:
         """Not available yet: use ``Datastore.register_local_folder``."""
         raise NotSupportedError(
             "register_azure_blob_container is not supported yet in airflow-aml; register a "
-            "local folder with Datastore.register_local_folder(ws, name, root)")
+            "local folder with Datastore.register_local_folder(ws, name, root)"
+        )
 
     def set_as_default(self) -> None:
         """Make this datastore the workspace default."""
@@ -98,8 +108,9 @@ class Datastore:
         """Remove this datastore's registration (its data is kept)."""
         with self.workspace._datastore_doc.update() as doc:
             if doc.get("default") == self.name:
-                raise DatastoreException(f"datastore {self.name!r} is the default; "
-                                         "set another default first")
+                raise DatastoreException(
+                    f"datastore {self.name!r} is the default; set another default first"
+                )
             doc.get("datastores", {}).pop(self.name, None)
 
     def _definition(self) -> dict[str, Any]:
@@ -109,8 +120,11 @@ class Datastore:
         return f"{type(self).__name__}(name={self.name!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Datastore) and other.name == self.name
-                and other._definition() == self._definition())
+        return (
+            isinstance(other, Datastore)
+            and other.name == self.name
+            and other._definition() == self._definition()
+        )
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -135,8 +149,13 @@ class LocalDatastore(Datastore):
         return self.root / rel if rel else self.root
 
     # ------------------------------------------------------------- data moves
-    def upload(self, src_dir: str, target_path: str | None = None, overwrite: bool = False,
-               show_progress: bool = True) -> DataReference:
+    def upload(
+        self,
+        src_dir: str,
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
         """Upload every file under ``src_dir`` to ``target_path``.
 
         Existing files are kept unless ``overwrite`` (v1 semantics). Returns a
@@ -146,13 +165,22 @@ class LocalDatastore(Datastore):
         if not src.is_dir():
             raise DatastoreException(f"upload: source folder {src_dir!r} does not exist")
         files = [p for p in sorted(src.rglob("*")) if p.is_file()]
-        return self.upload_files([str(p) for p in files], relative_root=str(src),
-                                 target_path=target_path, overwrite=overwrite,
-                                 show_progress=show_progress)
+        return self.upload_files(
+            [str(p) for p in files],
+            relative_root=str(src),
+            target_path=target_path,
+            overwrite=overwrite,
+            show_progress=show_progress,
+        )
 
-    def upload_files(self, files: Iterable[str], relative_root: str | None = None,
-                     target_path: str | None = None, overwrite: bool = False,
-                     show_progress: bool = True) -> DataReference:
+    def upload_files(
+        self,
+        files: Iterable[str],
+        relative_root: str | None = None,
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
         """Upload ``files``, keeping their paths relative to ``relative_root``.
 
         ``relative_root`` defaults to the files' common folder. Returns a
@@ -176,7 +204,8 @@ class LocalDatastore(Datastore):
                 rel = p.relative_to(root)
             except ValueError as exc:
                 raise DatastoreException(
-                    f"upload_files: {p} is not under relative_root {root}") from exc
+                    f"upload_files: {p} is not under relative_root {root}"
+                ) from exc
             dest = dest_root / rel
             if dest.exists() and not overwrite:
                 if show_progress:
@@ -193,8 +222,13 @@ class LocalDatastore(Datastore):
             print(f"Uploaded {count} file(s)")
         return DataReference(self, path_on_datastore=target or None)
 
-    def download(self, target_path: str, prefix: str | None = None, overwrite: bool = False,
-                 show_progress: bool = True) -> int:
+    def download(
+        self,
+        target_path: str,
+        prefix: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> int:
         """Download files under ``prefix`` into ``target_path`` (keeping their paths).
 
         Returns the number of files downloaded; existing local files are kept
@@ -209,9 +243,15 @@ class LocalDatastore(Datastore):
         else:
             # v1 treats the prefix as a string prefix of blob names.
             parent = src.parent
-            files = [p for p in sorted(parent.rglob("*"))
-                     if p.is_file() and str(p.relative_to(self.root)).startswith(rel_prefix)
-                     ] if parent.is_dir() else []
+            files = (
+                [
+                    p
+                    for p in sorted(parent.rglob("*"))
+                    if p.is_file() and str(p.relative_to(self.root)).startswith(rel_prefix)
+                ]
+                if parent.is_dir()
+                else []
+            )
         count = 0
         for f in files:
             rel = f.relative_to(self.root)
@@ -226,13 +266,13 @@ class LocalDatastore(Datastore):
         return count
 
     # ------------------------------------------------------ references
-    def path(self, path: str | None = None, data_reference_name: str | None = None
-             ) -> DataReference:
+    def path(
+        self, path: str | None = None, data_reference_name: str | None = None
+    ) -> DataReference:
         """Return a :class:`DataReference` to ``path`` on this datastore."""
         from airflow_aml.data.data_reference import DataReference
 
-        return DataReference(self, data_reference_name=data_reference_name,
-                             path_on_datastore=path)
+        return DataReference(self, data_reference_name=data_reference_name, path_on_datastore=path)
 
     def as_mount(self) -> DataReference:
         """A reference to the datastore root, mounted."""

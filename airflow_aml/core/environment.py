@@ -7,8 +7,13 @@ from typing import Any
 
 from airflow_aml.core.conda_dependencies import CondaDependencies
 
-__all__ = ["Environment", "PythonSection", "DockerSection", "DEFAULT_CPU_IMAGE",
-           "DEFAULT_GPU_IMAGE"]
+__all__ = [
+    "Environment",
+    "PythonSection",
+    "DockerSection",
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
+]
 
 DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"
 DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"
@@ -51,8 +56,9 @@ class Environment:
         self.inferencing_stack_version: str | None = None
 
     @staticmethod
-    def from_pip_requirements(name: str, file_path: str, pip_version: str | None = None
-                              ) -> Environment:
+    def from_pip_requirements(
+        name: str, file_path: str, pip_version: str | None = None
+    ) -> Environment:
         """An environment whose pip packages come from a requirements file."""
         env = Environment(name)
         with open(file_path, encoding="utf-8") as fh:
@@ -70,9 +76,13 @@ class Environment:
         return env
 
     @staticmethod
-    def from_docker_image(name: str, image: str, container_registry: Any = None,
-                          conda_specification: str | None = None,
-                          pip_requirements: str | None = None) -> Environment:
+    def from_docker_image(
+        name: str,
+        image: str,
+        container_registry: Any = None,
+        conda_specification: str | None = None,
+        pip_requirements: str | None = None,
+    ) -> Environment:
         """An environment running in ``image``."""
         env = Environment(name)
         env.docker.base_image = image

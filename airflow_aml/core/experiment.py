@@ -16,9 +16,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Experiment"]
 
-_PIPELINE_KWARGS = {"pipeline_parameters", "pipeline_params", "continue_on_step_failure",
-                    "regenerate_outputs", "parent_run_id", "enable_email_notification",
-                    "credential_passthrough"}
+_PIPELINE_KWARGS = {
+    "pipeline_parameters",
+    "pipeline_params",
+    "continue_on_step_failure",
+    "regenerate_outputs",
+    "parent_run_id",
+    "enable_email_notification",
+    "credential_passthrough",
+}
 
 
 class Experiment:
@@ -28,8 +34,9 @@ class Experiment:
     :param name: 1-255 characters: letters, digits, ``_`` and ``-``.
     """
 
-    def __init__(self, workspace: Workspace, name: str, _skip_name_validation: bool = False,
-                 **kwargs: Any):
+    def __init__(
+        self, workspace: Workspace, name: str, _skip_name_validation: bool = False, **kwargs: Any
+    ):
         if not _skip_name_validation:
             check_experiment_name(name)
         self.workspace = workspace
@@ -40,8 +47,7 @@ class Experiment:
         """The experiment id (its name)."""
         return self.name
 
-    def submit(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any
-               ) -> PipelineRun:
+    def submit(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> PipelineRun:
         """Submit ``config`` (a :class:`Pipeline`) and return its run immediately.
 
         Keyword arguments for a pipeline: ``pipeline_parameters``,
@@ -54,26 +60,32 @@ class Experiment:
             return self._submit_pipeline(config, tags=tags, **kwargs)
         raise NotSupportedError(
             f"Experiment.submit of a {type(config).__name__} is not supported; submit a "
-            "Pipeline (wrap scripts in a PythonScriptStep)")
+            "Pipeline (wrap scripts in a PythonScriptStep)"
+        )
 
-    def _submit_pipeline(self, pipeline: Pipeline, tags: dict[str, str] | None = None,
-                         **kwargs: Any) -> PipelineRun:
+    def _submit_pipeline(
+        self, pipeline: Pipeline, tags: dict[str, str] | None = None, **kwargs: Any
+    ) -> PipelineRun:
         from airflow_aml.compiler.build import resolve_parameter_values
         from airflow_aml.pipeline.core.run import PipelineRun
 
         unknown = set(kwargs) - _PIPELINE_KWARGS
         if unknown:
-            raise ValidationError(f"unexpected argument(s) {sorted(unknown)} for a pipeline "
-                                  f"submit; expected some of {sorted(_PIPELINE_KWARGS)}",
-                                  field="submit")
+            raise ValidationError(
+                f"unexpected argument(s) {sorted(unknown)} for a pipeline "
+                f"submit; expected some of {sorted(_PIPELINE_KWARGS)}",
+                field="submit",
+            )
         params = kwargs.get("pipeline_parameters")
         if kwargs.get("pipeline_params") is not None:
-            warnings.warn("pipeline_params is deprecated; use pipeline_parameters",
-                          DeprecationWarning, stacklevel=3)
+            warnings.warn(
+                "pipeline_params is deprecated; use pipeline_parameters",
+                DeprecationWarning,
+                stacklevel=3,
+            )
             params = {**kwargs["pipeline_params"], **(params or {})}
         if params is not None and not isinstance(params, dict):
-            raise ValidationError("pipeline_parameters must be a dict",
-                                  field="pipeline_parameters")
+            raise ValidationError("pipeline_parameters must be a dict", field="pipeline_parameters")
         if tags is not None and not isinstance(tags, dict):
             raise ValidationError("tags must be a dict", field="tags")
         result = pipeline._compile(self.name)
@@ -91,8 +103,13 @@ class Experiment:
         run_id = self.workspace._backend.submit(result.spec, result.snapshots, values, options)
         return PipelineRun(self, run_id)
 
-    def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
-                 include_children: bool = False) -> Iterator[PipelineRun]:
+    def get_runs(
+        self,
+        type: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        include_children: bool = False,
+    ) -> Iterator[PipelineRun]:
         """Runs of this experiment, newest first."""
         from airflow_aml.pipeline.core.run import PipelineRun
 
@@ -100,8 +117,12 @@ class Experiment:
             yield PipelineRun(self, run_id)
 
     @staticmethod
-    def list(workspace: Workspace, experiment_name: str | None = None, view_type: Any = None,
-             tags: Any = None) -> list[Experiment]:
+    def list(
+        workspace: Workspace,
+        experiment_name: str | None = None,
+        view_type: Any = None,
+        tags: Any = None,
+    ) -> list[Experiment]:
         """Experiments of ``workspace`` (optionally only ``experiment_name``)."""
         names = workspace.experiments
         if experiment_name is not None:

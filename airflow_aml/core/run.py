@@ -22,24 +22,25 @@ __all__ = ["Run", "get_run"]
 class Run:
     """Base of submitted and offline runs."""
 
-    def __init__(self, experiment: Any = None, run_id: str | None = None,
-                 outputs: Any = None, **kwargs: Any):
+    def __init__(
+        self, experiment: Any = None, run_id: str | None = None, outputs: Any = None, **kwargs: Any
+    ):
         self._experiment = experiment
         self._run_id = run_id or "OfflineRun"
         self._writer: RecordWriter | None = None
 
     # --------------------------------------------------------------- context
     @classmethod
-    def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False,
-                    **kwargs: Any) -> Run:
+    def get_context(
+        cls, allow_offline: bool = True, used_for_context_manager: bool = False, **kwargs: Any
+    ) -> Run:
         """The current run: the step's run inside a pipeline, else an offline run."""
         record = os.environ.get(contract.ENV_RECORD)
         run_id = os.environ.get(contract.ENV_RUN_ID)
         if record and run_id:
             return _SubmittedRun(run_id, RecordWriter(record))
         if not allow_offline:
-            raise UserErrorException("Run.get_context(allow_offline=False) outside a "
-                                     "pipeline step")
+            raise UserErrorException("Run.get_context(allow_offline=False) outside a pipeline step")
         return _OfflineRun()
 
     # ---------------------------------------------------------------- props
@@ -54,8 +55,7 @@ class Run:
         return self._experiment
 
     # -------------------------------------------------------------- logging
-    def log(self, name: str, value: Any, description: str = "", step: int | None = None
-            ) -> None:
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log a scalar metric; logging the same name again makes a series."""
         self._emit(name, value, "scalar", description, step)
 
@@ -71,8 +71,9 @@ class Run:
         """Log a table metric (dict of column lists)."""
         self._emit(name, value, "table", description)
 
-    def log_image(self, name: str, path: str | None = None, plot: Any = None,
-                  description: str = "") -> None:
+    def log_image(
+        self, name: str, path: str | None = None, plot: Any = None, description: str = ""
+    ) -> None:
         """Log an image file (stored with the run's files)."""
         if path is None:
             raise UserErrorException("log_image needs path= (plot objects are not supported)")
@@ -91,16 +92,18 @@ class Run:
         for k, v in tags.items():
             self.tag(k, v)
 
-    def upload_file(self, name: str, path_or_stream: str | IO[bytes],
-                    datastore_name: str | None = None) -> Any:
+    def upload_file(
+        self, name: str, path_or_stream: str | IO[bytes], datastore_name: str | None = None
+    ) -> Any:
         """Store a file with the run under ``name``."""
         if self._writer is None:
             print(f"Attempted to upload file {name} on an offline run")
             return None
         return self._writer.upload(name, path_or_stream)
 
-    def _emit(self, name: str, value: Any, kind: str, description: str,
-              step: int | None = None) -> None:
+    def _emit(
+        self, name: str, value: Any, kind: str, description: str, step: int | None = None
+    ) -> None:
         if self._writer is None:
             print(f"Attempted to log {kind} metric {name}:\n{value}")
             return
@@ -152,8 +155,11 @@ class _SubmittedRun(Run):
         """The pipeline run this step belongs to."""
         if self._parent is None:
             assert self._writer is not None
-            self._parent = _ParentRun(os.environ.get(contract.ENV_PARENT_RUN_ID, ""),
-                                      RecordWriter(self._writer.folder, parent=True), self)
+            self._parent = _ParentRun(
+                os.environ.get(contract.ENV_PARENT_RUN_ID, ""),
+                RecordWriter(self._writer.folder, parent=True),
+                self,
+            )
         return self._parent
 
     @property

@@ -8,15 +8,25 @@ from airflow_aml.core.conda_dependencies import CondaDependencies
 from airflow_aml.core.environment import DEFAULT_CPU_IMAGE, DEFAULT_GPU_IMAGE, Environment
 from airflow_aml.data.data_reference import DataReferenceConfiguration
 
-__all__ = ["RunConfiguration", "DockerConfiguration", "DataReferenceConfiguration",
-           "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE"]
+__all__ = [
+    "RunConfiguration",
+    "DockerConfiguration",
+    "DataReferenceConfiguration",
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
+]
 
 
 class DockerConfiguration:
     """Whether and how a step runs in a container."""
 
-    def __init__(self, use_docker: bool = False, shared_volumes: bool = True,
-                 arguments: list[str] | None = None, shm_size: str | None = None):
+    def __init__(
+        self,
+        use_docker: bool = False,
+        shared_volumes: bool = True,
+        arguments: list[str] | None = None,
+        shm_size: str | None = None,
+    ):
         self.use_docker = use_docker
         self.shared_volumes = shared_volumes
         self.arguments = list(arguments or [])
@@ -26,11 +36,18 @@ class DockerConfiguration:
 class RunConfiguration:
     """Settings of a step run: target, environment, environment variables."""
 
-    def __init__(self, script: str | None = None, arguments: list[Any] | None = None,
-                 framework: str | None = None, communicator: str | None = None,
-                 conda_dependencies: CondaDependencies | None = None,
-                 _history_enabled: Any = None, _path: Any = None, _name: Any = None,
-                 command: Any = None):
+    def __init__(
+        self,
+        script: str | None = None,
+        arguments: list[Any] | None = None,
+        framework: str | None = None,
+        communicator: str | None = None,
+        conda_dependencies: CondaDependencies | None = None,
+        _history_enabled: Any = None,
+        _path: Any = None,
+        _name: Any = None,
+        command: Any = None,
+    ):
         self.script = script
         self.arguments = list(arguments or [])
         self.framework = framework or "Python"

@@ -68,8 +68,12 @@ class Workspace:
 
     # ----------------------------------------------------------------- loading
     @staticmethod
-    def from_config(path: str | os.PathLike[str] | None = None, auth: Any = None,
-                    _logger: Any = None, _file_name: str | None = None) -> Workspace:
+    def from_config(
+        path: str | os.PathLike[str] | None = None,
+        auth: Any = None,
+        _logger: Any = None,
+        _file_name: str | None = None,
+    ) -> Workspace:
         """Load the workspace described by the nearest ``config.json``.
 
         Looks in ``.azureml/``, ``aml_config/`` and the folder itself, walking up
@@ -117,8 +121,13 @@ class Workspace:
         return None
 
     @staticmethod
-    def get(name: str, auth: Any = None, subscription_id: str | None = None,
-            resource_group: str | None = None, **kwargs: Any) -> Workspace:
+    def get(
+        name: str,
+        auth: Any = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        **kwargs: Any,
+    ) -> Workspace:
         """Return the workspace ``name`` (embedded, under the default home)."""
         return Workspace(subscription_id, resource_group, name, auth=auth)
 
@@ -138,16 +147,20 @@ class Workspace:
         """All registered datastores, by name."""
         from airflow_aml.core.datastore import Datastore
 
-        return {n: Datastore._from_definition(self, n, d)
-                for n, d in self._datastore_doc.read().get("datastores", {}).items()}
+        return {
+            n: Datastore._from_definition(self, n, d)
+            for n, d in self._datastore_doc.read().get("datastores", {}).items()
+        }
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:
         """All registered compute targets, by name."""
         from airflow_aml.core.compute import ComputeTarget
 
-        return {n: ComputeTarget._from_definition(self, n, d)
-                for n, d in self._compute_doc.read().get("compute_targets", {}).items()}
+        return {
+            n: ComputeTarget._from_definition(self, n, d)
+            for n, d in self._compute_doc.read().get("compute_targets", {}).items()
+        }
 
     @property
     def experiments(self) -> dict[str, Any]:
@@ -171,7 +184,8 @@ class Workspace:
         with self._datastore_doc.update() as doc:
             if name not in doc.get("datastores", {}):
                 raise UserErrorException(
-                    f"datastore {name!r} is not registered; known: {sorted(doc['datastores'])}")
+                    f"datastore {name!r} is not registered; known: {sorted(doc['datastores'])}"
+                )
             doc["default"] = name
 
     def get_run(self, run_id: str) -> Any:
@@ -182,18 +196,30 @@ class Workspace:
 
     def get_details(self) -> dict[str, Any]:
         """A dict describing the workspace."""
-        return {"name": self.name, "subscriptionId": self.subscription_id,
-                "resourceGroup": self.resource_group, "location": self.location,
-                "home": str(self.home), "mode": "embedded"}
+        return {
+            "name": self.name,
+            "subscriptionId": self.subscription_id,
+            "resourceGroup": self.resource_group,
+            "location": self.location,
+            "home": str(self.home),
+            "mode": "embedded",
+        }
 
     def write_config(self, path: str | None = None, file_name: str | None = None) -> None:
         """Write ``.azureml/config.json`` so ``from_config`` finds this workspace."""
         target = Path(path or ".") / ".azureml" / (file_name or "config.json")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps({"subscription_id": self.subscription_id,
-                                      "resource_group": self.resource_group,
-                                      "workspace_name": self.name,
-                                      "home": str(self.home)}, indent=2))
+        target.write_text(
+            json.dumps(
+                {
+                    "subscription_id": self.subscription_id,
+                    "resource_group": self.resource_group,
+                    "workspace_name": self.name,
+                    "home": str(self.home),
+                },
+                indent=2,
+            )
+        )
 
     # ---------------------------------------------------------------- internals
     @property
@@ -215,8 +241,9 @@ class Workspace:
         with doc.update() as data:
             stores = data.setdefault("datastores", {})
             for name in _DEFAULT_STORES:
-                stores.setdefault(name, {"type": "local",
-                                         "root": str(self.home / "datastores" / name)})
+                stores.setdefault(
+                    name, {"type": "local", "root": str(self.home / "datastores" / name)}
+                )
             data.setdefault("default", "workspaceblobstore")
 
     @property
@@ -229,13 +256,21 @@ class Workspace:
 
     def _to_runtime_config(self) -> dict[str, Any]:
         """What a step needs to rebuild this workspace inside a run."""
-        return {"workspace_name": self.name, "subscription_id": self.subscription_id,
-                "resource_group": self.resource_group, "home": str(self.home)}
+        return {
+            "workspace_name": self.name,
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "home": str(self.home),
+        }
 
     @classmethod
     def _from_runtime_config(cls, cfg: dict[str, Any]) -> Workspace:
-        return cls(cfg.get("subscription_id"), cfg.get("resource_group"),
-                   cfg.get("workspace_name"), home=cfg.get("home"))
+        return cls(
+            cfg.get("subscription_id"),
+            cfg.get("resource_group"),
+            cfg.get("workspace_name"),
+            home=cfg.get("home"),
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Workspace) and other.home == self.home and other.name == self.name

@@ -36,15 +36,26 @@ class StepFailed(Exception):
 
     def __init__(self, message: str, stderr_tail: str = ""):
         self.stderr_tail = stderr_tail
-        super().__init__(message + (f"\n--- stderr (last lines) ---\n{stderr_tail}"
-                                    if stderr_tail else ""))
+        super().__init__(
+            message + (f"\n--- stderr (last lines) ---\n{stderr_tail}" if stderr_tail else "")
+        )
 
 
 class StepContext:
     """Everything a step kind needs to run one try of a step."""
 
-    def __init__(self, *, spec: StepSpec, run_id: str, pipeline_run_id: str, params: dict[str, Any],
-                 paths: dict[str, str], record: Path, workdir: Path, pipeline: dict[str, Any]):
+    def __init__(
+        self,
+        *,
+        spec: StepSpec,
+        run_id: str,
+        pipeline_run_id: str,
+        params: dict[str, Any],
+        paths: dict[str, str],
+        record: Path,
+        workdir: Path,
+        pipeline: dict[str, Any],
+    ):
         self.spec = spec
         self.run_id = run_id
         self.pipeline_run_id = pipeline_run_id
@@ -80,8 +91,9 @@ class AmlStepOperator(BaseOperator):
 
     # ------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
-        spec = PipelineSpec.from_json({"spec_version": 1, "dag_id": "-", "experiment_name": "-",
-                                       "steps": [self.step]}).steps[0]
+        spec = PipelineSpec.from_json(
+            {"spec_version": 1, "dag_id": "-", "experiment_name": "-", "steps": [self.step]}
+        ).steps[0]
         ti = context["ti"]
         dag_run = context["dag_run"]
         run_id = dag_run.run_id
@@ -95,33 +107,49 @@ class AmlStepOperator(BaseOperator):
         record = workdir / "record"
         try:
             paths = self._resolve_inputs(spec, ti, store, workdir, params)
-            staged = {o.name: store.staging(o.datastore, run_id, spec.task_id, ti.try_number)
-                      for o in spec.outputs}
+            staged = {
+                o.name: store.staging(o.datastore, run_id, spec.task_id, ti.try_number)
+                for o in spec.outputs
+            }
             for o in spec.outputs:
                 out_dir = staged[o.name] / o.name
                 out_dir.mkdir()
                 paths[o.name] = str(out_dir)
-            ctx = StepContext(spec=spec, run_id=step_run_id(run_id, spec.task_id),
-                              pipeline_run_id=run_id, params=params, paths=paths, record=record,
-                              workdir=workdir, pipeline=self.pipeline)
+            ctx = StepContext(
+                spec=spec,
+                run_id=step_run_id(run_id, spec.task_id),
+                pipeline_run_id=run_id,
+                params=params,
+                paths=paths,
+                record=record,
+                workdir=workdir,
+                pipeline=self.pipeline,
+            )
             writer = RecordWriter(record)
             writer.write_json(PROPERTIES, self._properties(spec, ti))
             try:
                 self.run_step(ctx)
             except StepFailed as exc:
-                writer.write_json(STATUS, {"status": "Failed", "error": str(exc),
-                                           "stderr_tail": exc.stderr_tail})
+                writer.write_json(
+                    STATUS, {"status": "Failed", "error": str(exc), "stderr_tail": exc.stderr_tail}
+                )
                 for path in staged.values():
                     store.discard(path)
                 raise
             refs = {}
             for o in spec.outputs:
                 refs[o.name] = store.commit_output(
-                    Path(paths[o.name]), datastore=o.datastore, run_id=run_id,
-                    task_id=spec.task_id, step=spec.name, output=o.name)
+                    Path(paths[o.name]),
+                    datastore=o.datastore,
+                    run_id=run_id,
+                    task_id=spec.task_id,
+                    step=spec.name,
+                    output=o.name,
+                )
                 store.discard(staged[o.name])
-            writer.write_json(STATUS, {"status": "Finished", "outputs": {
-                k: r.to_json() for k, r in refs.items()}})
+            writer.write_json(
+                STATUS, {"status": "Finished", "outputs": {k: r.to_json() for k, r in refs.items()}}
+            )
             for name, ref in refs.items():
                 ti.xcom_push(key=name, value=ref.to_json())
             return None
@@ -133,16 +161,19 @@ class AmlStepOperator(BaseOperator):
     def _check_siblings(self, ti: Any, run_id: str, options: dict[str, Any]) -> None:
         if cancel.cancel_requested():
             raise AirflowSkipException("not started: the pipeline run was canceled")
-        keep_going = options.get("continue_on_step_failure",
-                                 self.pipeline.get("continue_on_step_failure", False))
+        keep_going = options.get(
+            "continue_on_step_failure", self.pipeline.get("continue_on_step_failure", False)
+        )
         if keep_going:
             return
-        failed = ti.get_ti_count(dag_id=ti.dag_id, run_ids=[run_id],
-                                 states=["failed", "upstream_failed"])
+        failed = ti.get_ti_count(
+            dag_id=ti.dag_id, run_ids=[run_id], states=["failed", "upstream_failed"]
+        )
         if failed:
             raise AirflowSkipException(
                 "not started: another step of this pipeline run failed and "
-                "continue_on_step_failure is off")
+                "continue_on_step_failure is off"
+            )
 
     def _resolve_params(self, context: Any, store: ArtifactStore) -> dict[str, Any]:
         declared = self.pipeline.get("parameters", {})
@@ -156,15 +187,19 @@ class AmlStepOperator(BaseOperator):
                 values[name] = value
         return values
 
-    def _resolve_inputs(self, spec: StepSpec, ti: Any, store: ArtifactStore, workdir: Path,
-                        params: dict[str, Any]) -> dict[str, str]:
+    def _resolve_inputs(
+        self, spec: StepSpec, ti: Any, store: ArtifactStore, workdir: Path, params: dict[str, Any]
+    ) -> dict[str, str]:
         paths: dict[str, str] = {}
         task_ids = self.pipeline.get("task_ids", {})
         for inp in spec.inputs:
             source = self._input_source(inp, ti, store, task_ids, params)
             if inp.mode == "download":
-                target = Path(inp.path_on_compute) if inp.path_on_compute else \
-                    workdir / "inputs" / inp.name
+                target = (
+                    Path(inp.path_on_compute)
+                    if inp.path_on_compute
+                    else workdir / "inputs" / inp.name
+                )
                 if not target.is_absolute():
                     target = workdir / target
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -179,14 +214,21 @@ class AmlStepOperator(BaseOperator):
                 paths[inp.name] = str(source)
         return paths
 
-    def _input_source(self, inp: InputSpec, ti: Any, store: ArtifactStore,
-                      task_ids: dict[str, str], params: dict[str, Any]) -> Path:
+    def _input_source(
+        self,
+        inp: InputSpec,
+        ti: Any,
+        store: ArtifactStore,
+        task_ids: dict[str, str],
+        params: dict[str, Any],
+    ) -> Path:
         if inp.kind == "pipeline_data":
             assert inp.producer is not None
             value = ti.xcom_pull(task_ids=task_ids[inp.producer], key=inp.output)
             if not value:
-                raise StepFailed(f"input {inp.name!r}: step {inp.producer!r} published no "
-                                 f"output {inp.output!r}")
+                raise StepFailed(
+                    f"input {inp.name!r}: step {inp.producer!r} published no output {inp.output!r}"
+                )
             return store.resolve(ArtifactReference.from_json(value))
         if inp.kind == "datapath_param":
             assert inp.param is not None
@@ -209,12 +251,17 @@ class AmlStepOperator(BaseOperator):
             **self.step.get("properties", {}),
         }
 
-    def _publish_record(self, store: ArtifactStore, record: Path, run_id: str,
-                        spec: StepSpec) -> None:
+    def _publish_record(
+        self, store: ArtifactStore, record: Path, run_id: str, spec: StepSpec
+    ) -> None:
         if not record.exists():
             return
         try:
-            store.commit_record(record, datastore=self.pipeline["artifact_datastore"],
-                                run_id=run_id, task_id=spec.task_id)
+            store.commit_record(
+                record,
+                datastore=self.pipeline["artifact_datastore"],
+                run_id=run_id,
+                task_id=spec.task_id,
+            )
         except OSError as exc:
             self.log.warning("could not publish the run record of step %s: %s", spec.name, exc)

@@ -43,8 +43,12 @@ class PythonScriptStepOperator(AmlStepOperator):
         script = source / spec.script_name
         if not script.is_file():
             raise StepFailed(f"script {spec.script_name!r} not found in {source}")
-        argv = [sys.executable, "-u", str(script),
-                *render_arguments(spec.arguments, params=ctx.params, paths=ctx.paths)]
+        argv = [
+            sys.executable,
+            "-u",
+            str(script),
+            *render_arguments(spec.arguments, params=ctx.params, paths=ctx.paths),
+        ]
         env = self._environment(ctx)
         timeout = spec.runconfig.get("max_run_duration_seconds")
         ctx.record.mkdir(parents=True, exist_ok=True)
@@ -52,8 +56,14 @@ class PythonScriptStepOperator(AmlStepOperator):
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         with open(ctx.record / STDOUT, "wb") as out_f, open(ctx.record / STDERR, "wb") as err_f:
             self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
-                argv, cwd=source, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL, start_new_session=True)
+                argv,
+                cwd=source,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             cancel.track(self._proc)
             threads = [
                 threading.Thread(target=self._pump, args=(self._proc.stdout, out_f, None, False)),
@@ -68,8 +78,10 @@ class PythonScriptStepOperator(AmlStepOperator):
                 code = self._proc.wait()
                 for t in threads:
                     t.join()
-                raise StepFailed(f"step {spec.name!r} exceeded max_run_duration_seconds="
-                                 f"{timeout}", "\n".join(tail)) from None
+                raise StepFailed(
+                    f"step {spec.name!r} exceeded max_run_duration_seconds={timeout}",
+                    "\n".join(tail),
+                ) from None
             except BaseException:
                 self._kill()
                 raise
@@ -81,11 +93,14 @@ class PythonScriptStepOperator(AmlStepOperator):
         if cancel.cancel_requested():
             raise StepFailed(f"step {spec.name!r} was canceled", "\n".join(tail))
         if code != 0:
-            raise StepFailed(f"step {spec.name!r} failed: script {spec.script_name} exited with "
-                             f"code {code}", "\n".join(tail))
+            raise StepFailed(
+                f"step {spec.name!r} failed: script {spec.script_name} exited with code {code}",
+                "\n".join(tail),
+            )
 
-    def _pump(self, stream: IO[bytes], sink: IO[bytes], tail: collections.deque[str] | None,
-              is_err: bool) -> None:
+    def _pump(
+        self, stream: IO[bytes], sink: IO[bytes], tail: collections.deque[str] | None, is_err: bool
+    ) -> None:
         for raw in iter(stream.readline, b""):
             sink.write(raw)
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
@@ -107,18 +122,22 @@ class PythonScriptStepOperator(AmlStepOperator):
             env[parameter_env(name)] = contract.format_value(value)
         for key, value in spec.params:
             env[parameter_env(key)] = contract.format_value(
-                ctx.params[value["param"]] if "param" in value else value["literal"])
-        env.update({
-            contract.ENV_RUN_ID: ctx.run_id,
-            contract.ENV_PARENT_RUN_ID: ctx.pipeline_run_id,
-            contract.ENV_EXPERIMENT: ctx.pipeline.get("experiment_name", ""),
-            contract.ENV_WORKSPACE_NAME: ctx.pipeline.get("workspace", {}).get(
-                "workspace_name", ""),
-            contract.ENV_WORKSPACE: json.dumps(ctx.pipeline.get("workspace", {})),
-            contract.ENV_RECORD: str(ctx.record),
-            contract.ENV_STEP_NAME: spec.name,
-            "PYTHONUNBUFFERED": "1",
-        })
+                ctx.params[value["param"]] if "param" in value else value["literal"]
+            )
+        env.update(
+            {
+                contract.ENV_RUN_ID: ctx.run_id,
+                contract.ENV_PARENT_RUN_ID: ctx.pipeline_run_id,
+                contract.ENV_EXPERIMENT: ctx.pipeline.get("experiment_name", ""),
+                contract.ENV_WORKSPACE_NAME: ctx.pipeline.get("workspace", {}).get(
+                    "workspace_name", ""
+                ),
+                contract.ENV_WORKSPACE: json.dumps(ctx.pipeline.get("workspace", {})),
+                contract.ENV_RECORD: str(ctx.record),
+                contract.ENV_STEP_NAME: spec.name,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     def _kill(self) -> None:

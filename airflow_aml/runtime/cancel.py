@@ -6,6 +6,7 @@ step operators in this process are stopped, and steps not yet started skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,7 +45,5 @@ def request_cancel() -> None:
         procs = list(_procs)
     for p in procs:
         if p.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass

@@ -64,8 +64,12 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def render_arguments(arguments: tuple[dict[str, Any], ...] | list[dict[str, Any]], *,
-                     params: Mapping[str, Any], paths: Mapping[str, str]) -> list[str]:
+def render_arguments(
+    arguments: tuple[dict[str, Any], ...] | list[dict[str, Any]],
+    *,
+    params: Mapping[str, Any],
+    paths: Mapping[str, str],
+) -> list[str]:
     """Turn spec arguments into argv strings.
 
     ``params`` maps parameter names to resolved values (DataPath parameters

@@ -16,8 +16,21 @@ from typing import IO, Any
 
 from airflow_aml._names import safe_relative_path
 
-__all__ = ["RecordWriter", "read_metrics", "read_tags", "read_json", "METRICS", "PARENT_METRICS",
-           "TAGS", "PARENT_TAGS", "PROPERTIES", "FILES", "STDOUT", "STDERR", "STATUS"]
+__all__ = [
+    "RecordWriter",
+    "read_metrics",
+    "read_tags",
+    "read_json",
+    "METRICS",
+    "PARENT_METRICS",
+    "TAGS",
+    "PARENT_TAGS",
+    "PROPERTIES",
+    "FILES",
+    "STDOUT",
+    "STDERR",
+    "STATUS",
+]
 
 METRICS = "metrics.jsonl"
 PARENT_METRICS = "parent_metrics.jsonl"
@@ -55,19 +68,30 @@ class RecordWriter:
         with open(self.folder / name, "a", encoding="utf-8") as fh:
             fh.write(line)
 
-    def metric(self, name: str, value: Any, kind: str, description: str = "",
-               step: int | None = None) -> None:
+    def metric(
+        self, name: str, value: Any, kind: str, description: str = "", step: int | None = None
+    ) -> None:
         """Record one metric value of ``kind`` scalar/list/row/table/image."""
         if not isinstance(name, str) or not name:
             raise ValueError("metric name must be a non-empty string")
-        self._append(PARENT_METRICS if self.parent else METRICS,
-                     {"name": name, "value": _jsonable(value), "kind": kind,
-                      "description": description, "step": step, "time": time.time()})
+        self._append(
+            PARENT_METRICS if self.parent else METRICS,
+            {
+                "name": name,
+                "value": _jsonable(value),
+                "kind": kind,
+                "description": description,
+                "step": step,
+                "time": time.time(),
+            },
+        )
 
     def tag(self, key: str, value: Any) -> None:
         """Record a tag."""
-        self._append(PARENT_TAGS if self.parent else TAGS,
-                     {"key": str(key), "value": None if value is None else str(value)})
+        self._append(
+            PARENT_TAGS if self.parent else TAGS,
+            {"key": str(key), "value": None if value is None else str(value)},
+        )
 
     def upload(self, name: str, source: str | os.PathLike[str] | IO[bytes]) -> str:
         """Store a file under ``name`` in the record."""
@@ -86,8 +110,7 @@ class RecordWriter:
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         """Write one JSON document into the record."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / name).write_text(json.dumps(data, indent=2, default=str),
-                                        encoding="utf-8")
+        (self.folder / name).write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

@@ -23,10 +23,10 @@ from pipeline import build_pipeline, upload_data  # noqa: E402
 
 
 def compact_json(data):
-    """JSON with lists of plain values kept on one line (the report lists many words)."""
+    """Indented JSON, but lists and dicts of plain values on one line each."""
     text = json.dumps(data, indent=2)
-    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]",
-                  lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
+    return re.sub(r"([\[{])\s+([^\[\]{}]*?)\s+([\]}])",
+                  lambda m: m.group(1) + re.sub(r",\s+", ", ", m.group(2)) + m.group(3), text)
 
 
 def main():

@@ -64,27 +64,41 @@ def _two_step_pipeline(ws, make_source, uploaded):
     store, prefix = uploaded
     src_p = make_source({"produce.py": PRODUCE}, name="produce")
     src_c = make_source({"consume.py": CONSUME}, name="consume")
-    words = DataReference(datastore=store, data_reference_name="words",
-                          path_on_datastore=prefix)
+    words = DataReference(datastore=store, data_reference_name="words", path_on_datastore=prefix)
     scaled = PipelineData("scaled", datastore=store)
     result = PipelineData("result", datastore=store)
     factor = PipelineParameter(name="factor", default_value=2)
-    produce = PythonScriptStep("produce.py", name="produce", source_directory=str(src_p),
-                               arguments=["--input", words, "--output", scaled,
-                                          "--factor", factor],
-                               inputs=[words], outputs=[scaled])
-    consume = PythonScriptStep("consume.py", name="consume step",
-                               source_directory=str(src_c),
-                               arguments=["--scaled", scaled.as_input("scaled_in"),
-                                          "--result", result, "--mode", "{{ not_jinja }}"],
-                               inputs=[scaled.as_input("scaled_in")], outputs=[result])
+    _produce = PythonScriptStep(
+        "produce.py",
+        name="produce",
+        source_directory=str(src_p),
+        arguments=["--input", words, "--output", scaled, "--factor", factor],
+        inputs=[words],
+        outputs=[scaled],
+    )
+    consume = PythonScriptStep(
+        "consume.py",
+        name="consume step",
+        source_directory=str(src_c),
+        arguments=[
+            "--scaled",
+            scaled.as_input("scaled_in"),
+            "--result",
+            result,
+            "--mode",
+            "{{ not_jinja }}",
+        ],
+        inputs=[scaled.as_input("scaled_in")],
+        outputs=[result],
+    )
     return Pipeline(workspace=ws, steps=[[consume]], description="two steps")
 
 
 def test_data_flows_through_pipeline_data(ws, make_source, uploaded, experiment_name, tmp_path):
     pipeline = _two_step_pipeline(ws, make_source, uploaded)
-    run = Experiment(ws, experiment_name).submit(pipeline, pipeline_parameters={"factor": 5},
-                                                 tags={"team": "ml"})
+    run = Experiment(ws, experiment_name).submit(
+        pipeline, pipeline_parameters={"factor": 5}, tags={"team": "ml"}
+    )
     assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
     assert run.get_status() == "Finished"
     steps = {s.name: s for s in run.get_steps()}
@@ -98,8 +112,9 @@ def test_data_flows_through_pipeline_data(ws, make_source, uploaded, experiment_
     assert out.path_on_datastore == f"azureml/{run.id}/consume_step/result"
 
     produced = steps["produce"].get_output_data("scaled")
-    scaled = json.loads((ws.get_default_datastore().root / produced.path_on_datastore
-                         / "scaled.json").read_text())
+    scaled = json.loads(
+        (ws.get_default_datastore().root / produced.path_on_datastore / "scaled.json").read_text()
+    )
     assert scaled["factor"] == 5 and scaled["env_factor"] == "5"
     assert scaled["env_out"].endswith("/scaled")
 
@@ -123,8 +138,7 @@ def test_data_flows_through_pipeline_data(ws, make_source, uploaded, experiment_
     # The run can be found again from its id.
     again = PipelineRun(Experiment(ws, experiment_name), run.id)
     assert again.get_status() == "Finished"
-    assert ws.get_run(run.id).find_step_run("produce")[0].get_metrics("n_words") == {
-        "n_words": 3}
+    assert ws.get_run(run.id).find_step_run("produce")[0].get_metrics("n_words") == {"n_words": 3}
 
 
 def test_parameter_default_is_used(ws, make_source, uploaded, experiment_name, tmp_path):
@@ -156,8 +170,9 @@ def _failing_pipeline(ws, make_source):
     bad = PythonScriptStep("fail.py", name="bad", source_directory=str(src_f))
     after_bad = PythonScriptStep("ok.py", name="after_bad", source_directory=str(src_o))
     after_bad.run_after(bad)
-    first = PythonScriptStep("ok.py", name="first", arguments=[d], outputs=[d],
-                             source_directory=str(src_o))
+    _first = PythonScriptStep(
+        "ok.py", name="first", arguments=[d], outputs=[d], source_directory=str(src_o)
+    )
     second = PythonScriptStep("ok.py", name="second", inputs=[d], source_directory=str(src_o))
     return Pipeline(ws, [after_bad, second])
 
@@ -179,13 +194,20 @@ def test_failing_step_fails_the_run_with_its_stderr(ws, make_source, experiment_
 
 
 def test_continue_on_step_failure_runs_independent_branches(ws, make_source, experiment_name):
-    run = Experiment(ws, experiment_name).submit(_failing_pipeline(ws, make_source),
-                                                 continue_on_step_failure=True)
-    assert run.wait_for_completion(show_output=False, timeout_seconds=300,
-                                   raise_on_error=False) == "Failed"
+    run = Experiment(ws, experiment_name).submit(
+        _failing_pipeline(ws, make_source), continue_on_step_failure=True
+    )
+    assert (
+        run.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+        == "Failed"
+    )
     status = {s.name: s.get_status() for s in run.get_steps()}
-    assert status == {"bad": "Failed", "after_bad": "NotStarted", "first": "Finished",
-                      "second": "Finished"}
+    assert status == {
+        "bad": "Failed",
+        "after_bad": "NotStarted",
+        "first": "Finished",
+        "second": "Finished",
+    }
 
 
 SLOW = """
@@ -198,8 +220,9 @@ pathlib.Path(sys.argv[1]).write_text("finished")
 def test_cancel_stops_the_running_script(ws, make_source, experiment_name, tmp_path):
     marker = tmp_path / "marker.txt"
     src = make_source({"slow.py": SLOW}, name="slow")
-    slow = PythonScriptStep("slow.py", name="slow", arguments=[str(marker)],
-                            source_directory=str(src))
+    slow = PythonScriptStep(
+        "slow.py", name="slow", arguments=[str(marker)], source_directory=str(src)
+    )
     run = Experiment(ws, experiment_name).submit(Pipeline(ws, [slow]))
     deadline = time.monotonic() + 120
     while run.find_step_run("slow")[0].get_status() != "Running":
@@ -207,7 +230,9 @@ def test_cancel_stops_the_running_script(ws, make_source, experiment_name, tmp_p
         time.sleep(0.2)
     started = time.monotonic()
     run.cancel()
-    assert run.wait_for_completion(show_output=False, timeout_seconds=60,
-                                   raise_on_error=False) == "Canceled"
+    assert (
+        run.wait_for_completion(show_output=False, timeout_seconds=60, raise_on_error=False)
+        == "Canceled"
+    )
     assert time.monotonic() - started < 30
     assert not marker.exists()

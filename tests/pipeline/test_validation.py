@@ -28,7 +28,7 @@ def _runs_before(ws):
 
 def test_valid_pipeline_has_no_errors(ws, src):
     d = PipelineData("d")
-    a = PythonScriptStep("a.py", arguments=["--out", d], outputs=[d], source_directory=str(src))
+    _a = PythonScriptStep("a.py", arguments=["--out", d], outputs=[d], source_directory=str(src))
     b = PythonScriptStep("b.py", arguments=["--in", d], inputs=[d], source_directory=str(src))
     assert Pipeline(ws, [b]).validate() == []
 
@@ -90,8 +90,9 @@ def test_parameter_name_clash(ws, src):
 def test_same_parameter_object_shared_is_fine(ws, src):
     p = PipelineParameter("lr", 0.1)
     a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
-    b = PythonScriptStep("b.py", name="B", arguments=[p], params={"x": p},
-                         source_directory=str(src))
+    b = PythonScriptStep(
+        "b.py", name="B", arguments=[p], params={"x": p}, source_directory=str(src)
+    )
     assert Pipeline(ws, [a, b]).validate() == []
 
 
@@ -147,8 +148,9 @@ def test_unknown_pipeline_parameter(ws, src, experiment_name):
     a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
     before = _runs_before(ws)
     with pytest.raises(ValidationError) as exc:
-        Experiment(ws, experiment_name).submit(Pipeline(ws, [a]),
-                                               pipeline_parameters={"pipeline_argg": 3})
+        Experiment(ws, experiment_name).submit(
+            Pipeline(ws, [a]), pipeline_parameters={"pipeline_argg": 3}
+        )
     assert exc.value.field == "pipeline_parameters"
     assert "pipeline_argg" in str(exc.value) and "pipeline_arg" in str(exc.value)
     assert _runs_before(ws) == before
@@ -159,8 +161,9 @@ def test_wrong_parameter_type(ws, src, experiment_name, value):
     p = PipelineParameter("pipeline_arg", 10)
     a = PythonScriptStep("a.py", name="A", arguments=[p], source_directory=str(src))
     with pytest.raises(ValidationError) as exc:
-        Experiment(ws, experiment_name).submit(Pipeline(ws, [a]),
-                                               pipeline_parameters={"pipeline_arg": value})
+        Experiment(ws, experiment_name).submit(
+            Pipeline(ws, [a]), pipeline_parameters={"pipeline_arg": value}
+        )
     assert exc.value.field == "pipeline_parameters.pipeline_arg"
     assert "integer" in str(exc.value)
 
@@ -172,8 +175,7 @@ def test_bad_experiment_name(ws, src):
 
 
 def test_unknown_compute_target(ws, src):
-    a = PythonScriptStep("a.py", name="A", compute_target="gpu-cluster",
-                         source_directory=str(src))
+    a = PythonScriptStep("a.py", name="A", compute_target="gpu-cluster", source_directory=str(src))
     errors = Pipeline(ws, [a]).validate()
     _only(errors, step="A", field="compute_target", contains="not registered")
 

@@ -8,5 +8,10 @@ from airflow_aml.core.compute.compute import (
 )
 from airflow_aml.exceptions import ComputeTargetException
 
-__all__ = ["AmlCompute", "AmlComputeProvisioningConfiguration", "ComputeTarget",
-           "ComputeTargetException", "LocalCompute"]
+__all__ = [
+    "AmlCompute",
+    "AmlComputeProvisioningConfiguration",
+    "ComputeTarget",
+    "ComputeTargetException",
+    "LocalCompute",
+]

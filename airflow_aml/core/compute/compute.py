@@ -21,24 +21,28 @@ class ComputeTarget:
 
     _compute_type = "Abstract"
 
-    def __new__(cls, workspace: Workspace | None = None, name: str | None = None,
-                *args: Any, **kwargs: Any) -> Any:
+    def __new__(
+        cls, workspace: Workspace | None = None, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         if workspace is not None and name is not None:
             defs = workspace._compute_doc.read().get("compute_targets", {})
             if name not in defs:
                 raise ComputeTargetException(
                     f"ComputeTargetNotFound: compute target {name!r} not found in workspace "
                     f"{workspace.name!r}; create it with ComputeTarget.create(ws, {name!r}, "
-                    "AmlCompute.provisioning_configuration(max_nodes=N))")
+                    "AmlCompute.provisioning_configuration(max_nodes=N))"
+                )
             target = ComputeTarget._from_definition(workspace, name, defs[name])
             if not isinstance(target, cls):
                 raise ComputeTargetException(
-                    f"compute target {name!r} is a {target.type}, not a {cls.__name__}")
+                    f"compute target {name!r} is a {target.type}, not a {cls.__name__}"
+                )
             return target
         return super().__new__(cls)
 
-    def __init__(self, workspace: Workspace | None = None, name: str | None = None,
-                 *args: Any, **kwargs: Any):
+    def __init__(
+        self, workspace: Workspace | None = None, name: str | None = None, *args: Any, **kwargs: Any
+    ):
         if getattr(self, "_initialised", False):
             return
         self.workspace = workspace
@@ -53,8 +57,9 @@ class ComputeTarget:
         return self._compute_type
 
     @staticmethod
-    def _from_definition(workspace: Workspace, name: str, definition: dict[str, Any]
-                         ) -> ComputeTarget:
+    def _from_definition(
+        workspace: Workspace, name: str, definition: dict[str, Any]
+    ) -> ComputeTarget:
         kind = definition.get("type")
         cls = _TYPES.get(kind or "")
         if cls is None:
@@ -65,15 +70,15 @@ class ComputeTarget:
         return obj
 
     @staticmethod
-    def create(workspace: Workspace, name: str, provisioning_configuration: Any
-               ) -> ComputeTarget:
+    def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
         """Register compute target ``name`` from a provisioning configuration."""
         cfg = provisioning_configuration
         kind = getattr(cfg, "_compute_type", None)
         if kind not in _TYPES:
             raise ComputeTargetException(
                 f"cannot create compute {name!r} from {type(cfg).__name__}: supported kinds are "
-                f"{sorted(_TYPES)}")
+                f"{sorted(_TYPES)}"
+            )
         with workspace._compute_doc.update() as doc:
             doc.setdefault("compute_targets", {})[name] = {"type": kind, "config": cfg._to_json()}
         return ComputeTarget(workspace, name)
@@ -83,9 +88,13 @@ class ComputeTarget:
         """All compute targets of ``workspace``."""
         return list(workspace.compute_targets.values())
 
-    def wait_for_completion(self, show_output: bool = False, min_node_count: int | None = None,
-                            timeout_in_minutes: int = 25, is_delete_operation: bool = False
-                            ) -> None:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        min_node_count: int | None = None,
+        timeout_in_minutes: int = 25,
+        is_delete_operation: bool = False,
+    ) -> None:
         """Provisioning is immediate here; prints the state when asked."""
         if show_output:
             print(f"Provisioning state of {self.name}: {self.provisioning_state}")
@@ -114,9 +123,15 @@ class AmlComputeProvisioningConfiguration:
 
     _compute_type = "AmlCompute"
 
-    def __init__(self, vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0,
-                 max_nodes: int | None = None, idle_seconds_before_scaledown: int = 1800,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        vm_size: str = "",
+        vm_priority: str = "dedicated",
+        min_nodes: int = 0,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int = 1800,
+        **kwargs: Any,
+    ):
         if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
             raise ComputeTargetException(f"max_nodes must be a positive integer, got {max_nodes!r}")
         self.vm_size = vm_size
@@ -126,8 +141,12 @@ class AmlComputeProvisioningConfiguration:
         self.idle_seconds_before_scaledown = idle_seconds_before_scaledown
 
     def _to_json(self) -> dict[str, Any]:
-        return {"vm_size": self.vm_size, "max_nodes": self.max_nodes,
-                "min_nodes": self.min_nodes, "vm_priority": self.vm_priority}
+        return {
+            "vm_size": self.vm_size,
+            "max_nodes": self.max_nodes,
+            "min_nodes": self.min_nodes,
+            "vm_priority": self.vm_priority,
+        }
 
 
 class AmlCompute(ComputeTarget):
@@ -136,13 +155,18 @@ class AmlCompute(ComputeTarget):
     _compute_type = "AmlCompute"
 
     @staticmethod
-    def provisioning_configuration(vm_size: str = "", vm_priority: str = "dedicated",
-                                   min_nodes: int = 0, max_nodes: int | None = None,
-                                   idle_seconds_before_scaledown: int = 1800, **kwargs: Any
-                                   ) -> AmlComputeProvisioningConfiguration:
+    def provisioning_configuration(
+        vm_size: str = "",
+        vm_priority: str = "dedicated",
+        min_nodes: int = 0,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int = 1800,
+        **kwargs: Any,
+    ) -> AmlComputeProvisioningConfiguration:
         """Settings for :meth:`ComputeTarget.create`."""
-        return AmlComputeProvisioningConfiguration(vm_size, vm_priority, min_nodes, max_nodes,
-                                                   idle_seconds_before_scaledown, **kwargs)
+        return AmlComputeProvisioningConfiguration(
+            vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown, **kwargs
+        )
 
     @property
     def max_nodes(self) -> int:

@@ -10,6 +10,17 @@ from airflow_aml.pipeline.core.graph import (
 from airflow_aml.pipeline.core.pipeline import Pipeline
 from airflow_aml.pipeline.core.run import PipelineRun, PortDataReference, StepRun, StepRunOutput
 
-__all__ = ["Graph", "InputPortBinding", "OutputPortBinding", "Pipeline", "PipelineData",
-           "PipelineParameter", "PipelineRun", "PipelineStep", "PortDataReference", "StepRun",
-           "StepRunOutput", "StepSequence"]
+__all__ = [
+    "Graph",
+    "InputPortBinding",
+    "OutputPortBinding",
+    "Pipeline",
+    "PipelineData",
+    "PipelineParameter",
+    "PipelineRun",
+    "PipelineStep",
+    "PortDataReference",
+    "StepRun",
+    "StepRunOutput",
+    "StepSequence",
+]

@@ -21,11 +21,19 @@ class PipelineData:
     ``$AZUREML_DATAREFERENCE_<name>``.
     """
 
-    def __init__(self, name: str, datastore: Datastore | None = None,
-                 output_name: str | None = None, output_mode: str = "mount",
-                 output_path_on_compute: str | None = None, output_overwrite: bool | None = None,
-                 data_type: str | None = None, is_directory: bool | None = None,
-                 pipeline_output_name: str | None = None, training_output: Any = None):
+    def __init__(
+        self,
+        name: str,
+        datastore: Datastore | None = None,
+        output_name: str | None = None,
+        output_mode: str = "mount",
+        output_path_on_compute: str | None = None,
+        output_overwrite: bool | None = None,
+        data_type: str | None = None,
+        is_directory: bool | None = None,
+        pipeline_output_name: str | None = None,
+        training_output: Any = None,
+    ):
         self.name = name
         self.datastore = datastore
         self._output_name = output_name or name
@@ -61,11 +69,16 @@ class PipelineData:
         """Bind this data as an input read in place."""
         return InputPortBinding(input_name or self.name, self, "mount")
 
-    def as_download(self, input_name: str | None = None, path_on_compute: str | None = None,
-                    overwrite: bool | None = None) -> InputPortBinding:
+    def as_download(
+        self,
+        input_name: str | None = None,
+        path_on_compute: str | None = None,
+        overwrite: bool | None = None,
+    ) -> InputPortBinding:
         """Bind this data as an input copied to the compute before the step runs."""
-        return InputPortBinding(input_name or self.name, self, "download", path_on_compute,
-                                overwrite)
+        return InputPortBinding(
+            input_name or self.name, self, "download", path_on_compute, overwrite
+        )
 
     def __str__(self) -> str:
         return f"$AZUREML_DATAREFERENCE_{self.name}"
@@ -79,9 +92,15 @@ class PipelineStep:
 
     _kind = "PipelineStep"
 
-    def __init__(self, name: str | None, inputs: Sequence[Any] | None = None,
-                 outputs: Sequence[Any] | None = None, arguments: Sequence[Any] | None = None,
-                 fix_port_name_collisions: bool = False, resource_inputs: Any = None):
+    def __init__(
+        self,
+        name: str | None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        arguments: Sequence[Any] | None = None,
+        fix_port_name_collisions: bool = False,
+        resource_inputs: Any = None,
+    ):
         self.name = name
         self._inputs = list(inputs or [])
         self._outputs = list(outputs or [])

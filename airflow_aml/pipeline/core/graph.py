@@ -29,9 +29,16 @@ class PipelineParameter:
 class InputPortBinding:
     """How an upstream output (or data) is bound to a step input (mode, name, path)."""
 
-    def __init__(self, name: str, bind_object: Any, bind_mode: str = "mount",
-                 path_on_compute: str | None = None, overwrite: bool | None = None,
-                 is_resource: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        name: str,
+        bind_object: Any,
+        bind_mode: str = "mount",
+        path_on_compute: str | None = None,
+        overwrite: bool | None = None,
+        is_resource: bool = False,
+        **kwargs: Any,
+    ):
         self.name = name
         self.bind_object = bind_object
         self.bind_mode = bind_mode
@@ -54,9 +61,17 @@ class InputPortBinding:
 class OutputPortBinding:
     """How a step output is stored (kept for API compatibility)."""
 
-    def __init__(self, name: str, datastore: Any = None, output_name: str | None = None,
-                 bind_mode: str = "mount", path_on_compute: str | None = None,
-                 is_directory: bool | None = None, overwrite: bool | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        name: str,
+        datastore: Any = None,
+        output_name: str | None = None,
+        bind_mode: str = "mount",
+        path_on_compute: str | None = None,
+        is_directory: bool | None = None,
+        overwrite: bool | None = None,
+        **kwargs: Any,
+    ):
         self.name = name
         self.datastore = datastore
         self.output_name = output_name or name

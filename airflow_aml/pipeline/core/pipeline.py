@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline"]
 
 
-def _flatten(steps: Any, out: list[PipelineStep],
-             seq_edges: dict[PipelineStep, list[PipelineStep]]) -> list[PipelineStep]:
+def _flatten(
+    steps: Any, out: list[PipelineStep], seq_edges: dict[PipelineStep, list[PipelineStep]]
+) -> list[PipelineStep]:
     """Flatten nested lists and StepSequences; record sequence ordering edges.
 
     Returns the steps of this element (used as predecessors of the next
@@ -46,8 +47,10 @@ def _flatten(steps: Any, out: list[PipelineStep],
         for element in steps:
             collected.extend(_flatten(element, out, seq_edges))
         return collected
-    raise ValidationError(f"steps must be steps, lists of steps or StepSequence; got "
-                          f"{type(steps).__name__}", field="steps")
+    raise ValidationError(
+        f"steps must be steps, lists of steps or StepSequence; got {type(steps).__name__}",
+        field="steps",
+    )
 
 
 class Pipeline:
@@ -61,10 +64,18 @@ class Pipeline:
     :param resolve_closure: pull in every step the given ones depend on (v1 default).
     """
 
-    def __init__(self, workspace: Workspace, steps: Any, description: str | None = None,
-                 default_datastore: Any = None, default_source_directory: str | None = None,
-                 resolve_closure: bool = True, _workflow_provider: Any = None,
-                 _service_endpoint: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        workspace: Workspace,
+        steps: Any,
+        description: str | None = None,
+        default_datastore: Any = None,
+        default_source_directory: str | None = None,
+        resolve_closure: bool = True,
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
+        **kwargs: Any,
+    ):
         unknown = set(kwargs) - {"_allow_continue_on_step_failure"}
         if unknown:
             raise ValidationError(f"unexpected argument(s) {sorted(unknown)}", field="Pipeline")
@@ -137,23 +148,40 @@ class Pipeline:
         return result.errors
 
     # ----------------------------------------------------------- running
-    def submit(self, experiment_name: str, pipeline_parameters: dict[str, Any] | None = None,
-               continue_on_step_failure: bool = False, regenerate_outputs: bool = False,
-               parent_run_id: str | None = None, credential_passthrough: Any = None,
-               **kwargs: Any) -> PipelineRun:
+    def submit(
+        self,
+        experiment_name: str,
+        pipeline_parameters: dict[str, Any] | None = None,
+        continue_on_step_failure: bool = False,
+        regenerate_outputs: bool = False,
+        parent_run_id: str | None = None,
+        credential_passthrough: Any = None,
+        **kwargs: Any,
+    ) -> PipelineRun:
         """Submit a run of this pipeline to ``experiment_name`` (see ``Experiment.submit``)."""
         from airflow_aml.core.experiment import Experiment
 
         return Experiment(self._workspace, experiment_name).submit(
-            self, pipeline_parameters=pipeline_parameters,
+            self,
+            pipeline_parameters=pipeline_parameters,
             continue_on_step_failure=continue_on_step_failure,
-            regenerate_outputs=regenerate_outputs, parent_run_id=parent_run_id, **kwargs)
+            regenerate_outputs=regenerate_outputs,
+            parent_run_id=parent_run_id,
+            **kwargs,
+        )
 
-    def publish(self, name: str | None = None, description: str | None = None,
-                version: str | None = None, continue_on_step_failure: bool | None = None) -> Any:
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> Any:
         """Publishing arrives with deployed mode; until then use ``as_dag``."""
-        raise NotSupportedError("Pipeline.publish is not available yet; expose the pipeline "
-                                "as a DAG with pipeline.as_dag(dag_id) in a DAG file instead")
+        raise NotSupportedError(
+            "Pipeline.publish is not available yet; expose the pipeline "
+            "as a DAG with pipeline.as_dag(dag_id) in a DAG file instead"
+        )
 
     def as_dag(self, dag_id: str, **dag_kwargs: Any) -> Any:
         """Render this pipeline as an Airflow DAG (for use in a DAG file).
@@ -169,8 +197,13 @@ class Pipeline:
         return render_dag(result.spec, **dag_kwargs)
 
     @staticmethod
-    def load_yaml(workspace: Workspace, filename: str, _workflow_provider: Any = None,
-                  _service_endpoint: Any = None) -> Pipeline:
+    def load_yaml(
+        workspace: Workspace,
+        filename: str,
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
+    ) -> Pipeline:
         """YAML pipelines are not supported; build the pipeline in Python."""
-        raise NotSupportedError("Pipeline.load_yaml is not supported; define the pipeline "
-                                "with the Python API")
+        raise NotSupportedError(
+            "Pipeline.load_yaml is not supported; define the pipeline with the Python API"
+        )

@@ -74,15 +74,20 @@ class PortDataReference:
         """The artifact reference carried by XCom."""
         return self._ref
 
-    def download(self, local_path: str, overwrite: bool | None = None,
-                 show_progress: bool | None = None) -> str:
+    def download(
+        self, local_path: str, overwrite: bool | None = None, show_progress: bool | None = None
+    ) -> str:
         """Download the data under ``local_path``; returns the downloaded path.
 
         As in SDK v1 the datastore path is kept: the data lands in
         ``local_path/<path_on_datastore>``.
         """
-        self.datastore.download(local_path, prefix=self._ref.path, overwrite=bool(overwrite),
-                                show_progress=bool(show_progress))
+        self.datastore.download(
+            local_path,
+            prefix=self._ref.path,
+            overwrite=bool(overwrite),
+            show_progress=bool(show_progress),
+        )
         return str(Path(local_path) / self._ref.path)
 
     def __repr__(self) -> str:
@@ -108,8 +113,9 @@ class PipelineRun:
     :param run_id: the run id (the DagRun's run id).
     """
 
-    def __init__(self, experiment: Experiment, run_id: str, _service_endpoint: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self, experiment: Experiment, run_id: str, _service_endpoint: Any = None, **kwargs: Any
+    ):
         self.experiment = experiment
         self._run_id = run_id
         self._backend = experiment.workspace._backend
@@ -200,15 +206,17 @@ class PipelineRun:
         """Run properties (Airflow ids, submit options)."""
         conf = self._record.get("conf", {})
         opts = conf.get("azureml", {})
-        return {"azureml.runsource": "azureml.PipelineRun", "airflow.dag_id": self._dag_id,
-                "airflow.run_id": self._run_id,
-                "azureml.continue_on_step_failure": str(opts.get("continue_on_step_failure")),
-                "azureml.regenerate_outputs": str(opts.get("regenerate_outputs"))}
+        return {
+            "azureml.runsource": "azureml.PipelineRun",
+            "airflow.dag_id": self._dag_id,
+            "airflow.run_id": self._run_id,
+            "azureml.continue_on_step_failure": str(opts.get("continue_on_step_failure")),
+            "azureml.regenerate_outputs": str(opts.get("regenerate_outputs")),
+        }
 
     def get_tags(self) -> dict[str, Any]:
         """Submit tags plus tags set by steps on their parent run."""
-        tags: dict[str, Any] = dict(self._record.get("conf", {}).get("azureml", {})
-                                    .get("tags", {}))
+        tags: dict[str, Any] = dict(self._record.get("conf", {}).get("azureml", {}).get("tags", {}))
         for step in self._spec.steps:
             tags.update(read_tags(self._record_dir(step) / PARENT_TAGS))
         return tags
@@ -221,8 +229,9 @@ class PipelineRun:
     # ---------------------------------------------------------------- steps
     def _record_dir(self, step: StepSpec) -> Path:
         spec = self._record["spec"]
-        return self._store.local_path(spec["default_datastore"],
-                                      f"{run_prefix(self._run_id, step.task_id)}/{RECORD_DIR}")
+        return self._store.local_path(
+            spec["default_datastore"], f"{run_prefix(self._run_id, step.task_id)}/{RECORD_DIR}"
+        )
 
     def get_steps(self) -> list[StepRun]:
         """Step runs of this run, in topological order."""
@@ -241,12 +250,19 @@ class PipelineRun:
         from airflow_aml.pipeline.core.graph import Edge, Graph, Node
 
         spec = self._spec
-        return Graph(tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps),
-                     tuple(Edge(u, s.name) for s in spec.steps for u in s.upstream),
-                     spec.parameter_defaults())
+        return Graph(
+            tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps),
+            tuple(Edge(u, s.name) for s in spec.steps for u in s.upstream),
+            spec.parameter_defaults(),
+        )
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False,
-                    run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
         """Metrics logged to the pipeline run (``run.parent.log``); with ``recursive``,
         ``{run_id: metrics}`` for the pipeline run and every step run."""
         own: dict[str, Any] = {}
@@ -261,8 +277,12 @@ class PipelineRun:
         return out
 
     # ---------------------------------------------------------------- waiting
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
-                            raise_on_error: bool = True) -> str:
+    def wait_for_completion(
+        self,
+        show_output: bool = True,
+        timeout_seconds: int = sys.maxsize,
+        raise_on_error: bool = True,
+    ) -> str:
         """Wait until the run ends; return its final status.
 
         With ``show_output`` prints step status changes and each finished
@@ -273,8 +293,9 @@ class PipelineRun:
         seen: dict[str, str] = {}
         if show_output:
             print(f"PipelineRunId: {self._run_id}")
-            print(f"Link to Airflow UI: http://127.0.0.1:8080/dags/{self._dag_id}/runs/"
-                  f"{self._run_id}")
+            print(
+                f"Link to Airflow UI: http://127.0.0.1:8080/dags/{self._dag_id}/runs/{self._run_id}"
+            )
         status = self.get_status()
         while True:
             status = self.get_status()
@@ -288,8 +309,7 @@ class PipelineRun:
                 return status
             time.sleep(_POLL_SECONDS)
         if show_output:
-            print(f"\nPipelineRun Execution Summary\n{'=' * 29}\n"
-                  f"PipelineRun Status: {status}")
+            print(f"\nPipelineRun Execution Summary\n{'=' * 29}\nPipelineRun Status: {status}")
         if status == "Failed" and raise_on_error:
             raise self._failure()
         return status
@@ -314,21 +334,33 @@ class PipelineRun:
                 return StepRunFailed(
                     f"Pipeline run {self._run_id} failed in step {step.name!r}: "
                     f"{error.splitlines()[0]}\n--- stderr of {step.name} (last lines) ---\n"
-                    f"{tail}", run_id=self._run_id, step_name=step.name, stderr_tail=tail)
+                    f"{tail}",
+                    run_id=self._run_id,
+                    step_name=step.name,
+                    stderr_tail=tail,
+                )
         runner = self._backend.runner_state(self._run_id)
         reason = runner["error"] or self._backend.runner_log(self._run_id)[-3000:]
-        return ActivityFailedException(f"Pipeline run {self._run_id} failed:\n{reason}",
-                                       run_id=self._run_id, status="Failed")
+        return ActivityFailedException(
+            f"Pipeline run {self._run_id} failed:\n{reason}", run_id=self._run_id, status="Failed"
+        )
 
     def cancel(self) -> None:
         """Cancel the run: running steps are stopped, pending steps do not start."""
         self._backend.cancel(self._run_id)
 
-    def publish_pipeline(self, name: str, description: str, version: str,
-                         continue_on_step_failure: bool | None = None, **kwargs: Any) -> Any:
+    def publish_pipeline(
+        self,
+        name: str,
+        description: str,
+        version: str,
+        continue_on_step_failure: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Publishing arrives with deployed mode."""
-        raise NotSupportedError("publish_pipeline is not available yet; use pipeline.as_dag "
-                                "in a DAG file")
+        raise NotSupportedError(
+            "publish_pipeline is not available yet; use pipeline.as_dag in a DAG file"
+        )
 
     def __repr__(self) -> str:
         return f"PipelineRun(Experiment: {self.experiment.name}, Id: {self._run_id})"
@@ -376,8 +408,7 @@ class StepRun:
         """The step's v1 status."""
         ti = self._ti()
         status = step_status(ti["state"] if ti else None)
-        if status not in TERMINAL_STATUSES and self._pipeline_run.get_status() in \
-                TERMINAL_STATUSES:
+        if status not in TERMINAL_STATUSES and self._pipeline_run.get_status() in TERMINAL_STATUSES:
             return "NotStarted" if status == "NotStarted" else "Canceled"
         return status
 
@@ -390,10 +421,15 @@ class StepRun:
         """Status, times, try number, properties and error of this step run."""
         ti = self._ti() or {}
         status = self._status_record()
-        return {"runId": self.id, "status": self.get_status(),
-                "startTimeUtc": ti.get("start_date"), "endTimeUtc": ti.get("end_date"),
-                "properties": self.properties, "error": status.get("error"),
-                "airflow": {"task_id": self._step.task_id, "try_number": ti.get("try_number")}}
+        return {
+            "runId": self.id,
+            "status": self.get_status(),
+            "startTimeUtc": ti.get("start_date"),
+            "endTimeUtc": ti.get("end_date"),
+            "properties": self.properties,
+            "error": status.get("error"),
+            "airflow": {"task_id": self._step.task_id, "try_number": ti.get("try_number")},
+        }
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -409,8 +445,13 @@ class StepRun:
         """Tags set by the script."""
         return self.get_tags()
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False,
-                    run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
         """Metrics the script logged through ``Run.get_context()``."""
         metrics = read_metrics(self._record_dir / METRICS)
         return {k: v for k, v in metrics.items() if name is None or k == name}
@@ -418,8 +459,11 @@ class StepRun:
     def get_file_names(self) -> list[str]:
         """Names of files the script uploaded with ``upload_file``."""
         root = self._record_dir / FILES
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) \
-            if root.is_dir() else []
+        return (
+            sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+            if root.is_dir()
+            else []
+        )
 
     def download_file(self, name: str, output_file_path: str | None = None) -> str:
         """Download an uploaded file."""
@@ -427,8 +471,9 @@ class StepRun:
 
         src = self._record_dir / FILES / name
         if not src.is_file():
-            raise UserErrorException(f"step {self.name!r} has no file {name!r}; files: "
-                                     f"{self.get_file_names()}")
+            raise UserErrorException(
+                f"step {self.name!r} has no file {name!r}; files: {self.get_file_names()}"
+            )
         dest = Path(output_file_path or Path(name).name)
         if dest.is_dir():
             dest = dest / Path(name).name
@@ -444,8 +489,9 @@ class StepRun:
         """The output port ``name``."""
         outs = self.get_outputs()
         if name not in outs:
-            raise UserErrorException(f"step {self.name!r} has no output {name!r}; outputs: "
-                                     f"{sorted(outs)}")
+            raise UserErrorException(
+                f"step {self.name!r} has no output {name!r}; outputs: {sorted(outs)}"
+            )
         return outs[name]
 
     def get_output_data(self, name: str) -> PortDataReference:
@@ -454,8 +500,9 @@ class StepRun:
         pr = self._pipeline_run
         value = pr._backend.xcom(pr._dag_id, pr.id, self._step.task_id, name)
         if not value:
-            raise UserErrorException(f"step {self.name!r} has not produced output {name!r} "
-                                     f"(status {self.get_status()})")
+            raise UserErrorException(
+                f"step {self.name!r} has not produced output {name!r} (status {self.get_status()})"
+            )
         return PortDataReference(pr.workspace, ArtifactReference.from_json(value))
 
     # ------------------------------------------------------------------- logs
@@ -473,12 +520,17 @@ class StepRun:
         """The Airflow task log of the last try (falls back to stdout + stderr)."""
         ti = self._ti() or {}
         pr = self._pipeline_run
-        log = pr._backend.task_log(pr._dag_id, pr.id, self._step.task_id,
-                                   int(ti.get("try_number") or 1))
+        log = pr._backend.task_log(
+            pr._dag_id, pr.id, self._step.task_id, int(ti.get("try_number") or 1)
+        )
         return log if log is not None else self.get_stdout_log() + self.get_stderr_log()
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
-                            raise_on_error: bool = True) -> str:
+    def wait_for_completion(
+        self,
+        show_output: bool = True,
+        timeout_seconds: int = sys.maxsize,
+        raise_on_error: bool = True,
+    ) -> str:
         """Wait for this step to end; return its status."""
         deadline = time.monotonic() + timeout_seconds
         while (status := self.get_status()) not in TERMINAL_STATUSES:
@@ -487,10 +539,13 @@ class StepRun:
             time.sleep(_POLL_SECONDS)
         if status == "Failed" and raise_on_error:
             tail = self._status_record().get("stderr_tail") or ""
-            raise StepRunFailed(f"step {self.name!r} failed\n{tail}", run_id=self.pipeline_run_id,
-                                step_name=self.name, stderr_tail=tail)
+            raise StepRunFailed(
+                f"step {self.name!r} failed\n{tail}",
+                run_id=self.pipeline_run_id,
+                step_name=self.name,
+                stderr_tail=tail,
+            )
         return status
 
     def __repr__(self) -> str:
         return f"StepRun(Name: {self.name}, Id: {self.id})"
-

@@ -37,22 +37,34 @@ class PythonScriptStep(PipelineStep):
 
     _kind = "PythonScriptStep"
 
-    def __init__(self, script_name: str, name: str | None = None,
-                 arguments: Sequence[Any] | None = None, compute_target: Any = None,
-                 runconfig: Any = None, runconfig_pipeline_params: dict[str, Any] | None = None,
-                 inputs: Sequence[Any] | None = None, outputs: Sequence[Any] | None = None,
-                 params: dict[str, Any] | None = None, source_directory: str | None = None,
-                 allow_reuse: bool = True, version: str | None = None,
-                 hash_paths: list[str] | None = None):
+    def __init__(
+        self,
+        script_name: str,
+        name: str | None = None,
+        arguments: Sequence[Any] | None = None,
+        compute_target: Any = None,
+        runconfig: Any = None,
+        runconfig_pipeline_params: dict[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        params: dict[str, Any] | None = None,
+        source_directory: str | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+        hash_paths: list[str] | None = None,
+    ):
         if not isinstance(script_name, str) or not script_name:
-            raise ValidationError("script_name is required and must be a string",
-                                  step=name, field="script_name")
+            raise ValidationError(
+                "script_name is required and must be a string", step=name, field="script_name"
+            )
         if arguments is not None and isinstance(arguments, str | bytes):
-            raise ValidationError("arguments must be a list, not a string",
-                                  step=name or script_name, field="arguments")
+            raise ValidationError(
+                "arguments must be a list, not a string",
+                step=name or script_name,
+                field="arguments",
+            )
         if params is not None and not isinstance(params, dict):
-            raise ValidationError("params must be a dict", step=name or script_name,
-                                  field="params")
+            raise ValidationError("params must be a dict", step=name or script_name, field="params")
         super().__init__(name or script_name, inputs, outputs, arguments)
         self.script_name = script_name
         self.compute_target = compute_target
@@ -67,4 +79,6 @@ class PythonScriptStep(PipelineStep):
             warnings.warn(
                 "Parameter 'hash_paths' is deprecated, will be removed. All files under "
                 "source_directory are hashed except files listed in .amlignore or .gitignore.",
-                DeprecationWarning, stacklevel=2)
+                DeprecationWarning,
+                stacklevel=2,
+            )

@@ -70,7 +70,8 @@ report = {
 for name, (metrics, model, _) in models.items():
     report["models"][name] = {
         "accuracy": round(metrics["accuracy"], 4),
-        "per_class": metrics["per_class"],
+        "per_class": {c: {k: round(v, 4) for k, v in scores.items()}
+                      for c, scores in metrics["per_class"].items()},
         "vocabulary_size": model["vocabulary_size"],
         "top_words": {c: [w for w, _ in words[:top_n]]
                       for c, words in model["top_words"].items()},
