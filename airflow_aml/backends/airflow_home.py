@@ -28,6 +28,7 @@ dags_folder = {dags}
 load_examples = False
 executor = LocalExecutor
 dags_are_paused_at_creation = True
+min_serialized_dag_update_interval = 0
 
 [database]
 sql_alchemy_conn = sqlite:///{db}

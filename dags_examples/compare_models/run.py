@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 from airflow_aml.core import Experiment, Workspace
+from airflow_aml.exceptions import ActivityFailedException
 
 # The folder of this file is on sys.path when it runs as a script; make the
 # import work when it is run any other way too (runpy, an IDE, ...).
@@ -39,7 +40,10 @@ def main():
     pipeline_run1 = Experiment(ws, "Compare_Models_Exp").submit(
         pipeline1, pipeline_parameters={"pipeline_arg": 20})
     print("Pipeline is submitted for execution")
-    pipeline_run1.wait_for_completion(show_output=True)
+    try:
+        pipeline_run1.wait_for_completion(show_output=True)
+    except ActivityFailedException as exc:  # a step failed: still show what ran
+        print(f"\n{exc}", file=sys.stderr)
 
     status = pipeline_run1.get_status()
     print(f"\n=== Pipeline run {pipeline_run1.id}: {status} ===")
