@@ -30,8 +30,9 @@ from airflow_aml.pipeline.steps import PythonScriptStep  # noqa: E402
 
 
 def _chain_pipeline(ws: Workspace, src: Path, n: int) -> Pipeline:
-    steps = [PythonScriptStep("noop.py", name=f"step_{i}", source_directory=str(src))
-             for i in range(n)]
+    steps = [
+        PythonScriptStep("noop.py", name=f"step_{i}", source_directory=str(src)) for i in range(n)
+    ]
     return Pipeline(ws, StepSequence(steps))
 
 
@@ -101,8 +102,13 @@ def bench_step_overhead(ws: Workspace, repeats: int) -> dict[str, float]:
         base_py.append(_time_dag_test(python))
         aml.append(_time_dag_test(aml_dag))
     m_aml, m_bash, m_py = (statistics.median(x) for x in (aml, base, base_py))
-    return {"aml_10_steps_s": m_aml, "plain_10_tasks_s": m_bash, "plain_python_10_tasks_s": m_py,
-            "ratio": m_aml / m_bash, "ratio_vs_python_subprocess": m_aml / m_py}
+    return {
+        "aml_10_steps_s": m_aml,
+        "plain_10_tasks_s": m_bash,
+        "plain_python_10_tasks_s": m_py,
+        "ratio": m_aml / m_bash,
+        "ratio_vs_python_subprocess": m_aml / m_py,
+    }
 
 
 def bench_compile(ws: Workspace) -> dict[str, float]:
@@ -124,11 +130,19 @@ def bench_compile(ws: Workspace) -> dict[str, float]:
 
 
 def bench_import() -> dict[str, float]:
-    code = ("import time; t=time.perf_counter(); import airflow_aml, airflow_aml.core, "
-            "airflow_aml.data, airflow_aml.pipeline.core, airflow_aml.pipeline.steps; "
-            "import sys; assert 'airflow' not in sys.modules; print(time.perf_counter()-t)")
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                  check=True).stdout) for _ in range(5)]
+    code = (
+        "import time; t=time.perf_counter(); import airflow_aml, airflow_aml.core, "
+        "airflow_aml.data, airflow_aml.pipeline.core, airflow_aml.pipeline.steps; "
+        "import sys; assert 'airflow' not in sys.modules; print(time.perf_counter()-t)"
+    )
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(5)
+    ]
     return {"import_s": statistics.median(times)}
 
 
@@ -137,20 +151,31 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     ws = Workspace.from_config(path=str(HOME))
-    results = {"import": bench_import(), "compile_1000": bench_compile(ws),
-               "step_overhead": bench_step_overhead(ws, args.repeats)}
+    results = {
+        "import": bench_import(),
+        "compile_1000": bench_compile(ws),
+        "step_overhead": bench_step_overhead(ws, args.repeats),
+    }
     so, co, im = results["step_overhead"], results["compile_1000"], results["import"]
-    print(f"per-step overhead: airflow-aml 10 steps {so['aml_10_steps_s']:.2f}s vs plain "
-          f"Airflow 10 BashOperator tasks {so['plain_10_tasks_s']:.2f}s -> ratio {so['ratio']:.2f} "
-          f"(goal <= 1.5); vs 10 PythonOperator+subprocess tasks "
-          f"{so['plain_python_10_tasks_s']:.2f}s -> ratio {so['ratio_vs_python_subprocess']:.2f}")
-    print(f"compile 1000 steps: spec {co['spec_s']:.3f}s + DAG {co['dag_s']:.3f}s = "
-          f"{co['total_s']:.3f}s (goal <= 1 s)")
+    print(
+        f"per-step overhead: airflow-aml 10 steps {so['aml_10_steps_s']:.2f}s vs plain "
+        f"Airflow 10 BashOperator tasks {so['plain_10_tasks_s']:.2f}s -> ratio {so['ratio']:.2f} "
+        f"(goal <= 1.5); vs 10 PythonOperator+subprocess tasks "
+        f"{so['plain_python_10_tasks_s']:.2f}s -> ratio {so['ratio_vs_python_subprocess']:.2f}"
+    )
+    print(
+        f"compile 1000 steps: spec {co['spec_s']:.3f}s + DAG {co['dag_s']:.3f}s = "
+        f"{co['total_s']:.3f}s (goal <= 1 s)"
+    )
     print(f"import airflow_aml object model: {im['import_s']:.3f}s (goal <= 0.3 s)")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "foundation.json").write_text(json.dumps(results, indent=2))
-    ok = max(so["ratio"], so["ratio_vs_python_subprocess"]) <= 1.5 and co["total_s"] <= 1.0 and im["import_s"] <= 0.3
+    ok = (
+        max(so["ratio"], so["ratio_vs_python_subprocess"]) <= 1.5
+        and co["total_s"] <= 1.0
+        and im["import_s"] <= 0.3
+    )
     print("all goals met" if ok else "SOME GOALS MISSED")
     return 0
 

@@ -22,13 +22,18 @@ LOADER_SOURCE = (
     "globals().update(dags_from_registry())\n"
 )
 
-_CONFIG = """\
+_MARKER = "# Written by airflow-aml. Delete this line to keep your own edits.\n"
+_CONFIG = (
+    _MARKER
+    + """\
 [core]
 dags_folder = {dags}
 load_examples = False
 executor = LocalExecutor
 dags_are_paused_at_creation = True
 min_serialized_dag_update_interval = 0
+# A local, loopback-only home: the UI opens without a login.
+simple_auth_manager_all_admins = True
 
 [database]
 sql_alchemy_conn = sqlite:///{db}
@@ -40,17 +45,13 @@ base_log_folder = {logs}
 host = 127.0.0.1
 port = 8080
 
-[core_auth]
-
-[simple_auth_manager]
-simple_auth_manager_all_admins = True
-
 [scheduler]
 enable_health_check = False
 
 [dag_processor]
 refresh_interval = 30
 """
+)
 
 
 def prepare_home(airflow_home: Path) -> None:
@@ -96,3 +97,7 @@ def ensure_database(airflow_home: Path) -> None:
 
         db.upgradedb()
         marker.write_text(sys.version, encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m airflow_aml.backends.airflow_home: migrate $AIRFLOW_HOME
+    ensure_database(Path(os.environ["AIRFLOW_HOME"]))

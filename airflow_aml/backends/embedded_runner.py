@@ -64,10 +64,14 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
+        from airflow.configuration import conf as airflow_conf
+
         from airflow_aml.backends.airflow_home import ensure_database
+        from airflow_aml.backends.task_logs import install as install_task_logs
         from airflow_aml.compiler.spec import PipelineSpec
 
         ensure_database(Path(os.environ["AIRFLOW_HOME"]))
+        install_task_logs(airflow_conf.get("logging", "base_log_folder"))
         spec = PipelineSpec.from_json(record["spec"])
         state = run_pipeline(spec, run_id, record["conf"])
     except BaseException as exc:  # report why, so the client never waits forever

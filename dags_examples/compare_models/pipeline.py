@@ -44,9 +44,8 @@ def build_pipeline(ws):
     # DataReference(datastore, data_reference_name=None, path_on_datastore=None,
     #               mode='mount', path_on_compute=None, overwrite=False)
     blob_input_data = DataReference(
-        datastore=def_blob_store,
-        data_reference_name="test_data",
-        path_on_datastore="20newsgroups")
+        datastore=def_blob_store, data_reference_name="test_data", path_on_datastore="20newsgroups"
+    )
 
     # PipelineData(name, datastore=None, output_name=None, output_mode='mount', ...)
     extracted_data = PipelineData("extracted_data", datastore=def_blob_store)
@@ -63,7 +62,8 @@ def build_pipeline(ws):
         inputs=[blob_input_data],
         outputs=[extracted_data],
         source_directory=os.path.join(SCRIPTS, "extract"),
-        allow_reuse=True)
+        allow_reuse=True,
+    )
     print(f"{extract_step.name} step created")
 
     train_nb_step = PythonScriptStep(
@@ -72,34 +72,47 @@ def build_pipeline(ws):
         arguments=["--input", extracted_data, "--model", "nb", "--output", nb_model],
         inputs=[extracted_data],
         outputs=[nb_model],
-        source_directory=os.path.join(SCRIPTS, "train"))
+        source_directory=os.path.join(SCRIPTS, "train"),
+    )
     print(f"{train_nb_step.name} step created")
 
     train_centroid_step = PythonScriptStep(
         script_name="train.py",
         name="train_centroid",
-        arguments=["--input", extracted_data, "--model", "centroid",
-                   "--output", centroid_model],
+        arguments=["--input", extracted_data, "--model", "centroid", "--output", centroid_model],
         inputs=[extracted_data],
         outputs=[centroid_model],
-        source_directory=os.path.join(SCRIPTS, "train"))
+        source_directory=os.path.join(SCRIPTS, "train"),
+    )
     print(f"{train_centroid_step.name} step created")
 
     compare_step = PythonScriptStep(
         script_name="compare.py",
         name="compare",
-        arguments=["--compare_data1", nb_model, "--compare_data2", centroid_model,
-                   "--output_data", compare_output, "--pipeline_param", pipeline_param],
+        arguments=[
+            "--compare_data1",
+            nb_model,
+            "--compare_data2",
+            centroid_model,
+            "--output_data",
+            compare_output,
+            "--pipeline_param",
+            pipeline_param,
+        ],
         inputs=[nb_model, centroid_model],
         outputs=[compare_output],
-        source_directory=os.path.join(SCRIPTS, "compare"))
+        source_directory=os.path.join(SCRIPTS, "compare"),
+    )
     print(f"{compare_step.name} step created")
 
     # Only the last step is listed: the train steps and extract are pulled in
     # through their data dependencies (resolve_closure=True).
-    pipeline1 = Pipeline(workspace=ws, steps=[compare_step],
-                         description="Compare a naive Bayes and a nearest-centroid text "
-                                     "classifier on a 20newsgroups-like data set")
+    pipeline1 = Pipeline(
+        workspace=ws,
+        steps=[compare_step],
+        description="Compare a naive Bayes and a nearest-centroid text "
+        "classifier on a 20newsgroups-like data set",
+    )
     print("Pipeline is built")
     return pipeline1
 
@@ -110,31 +123,37 @@ _TOPICAL = {
         "atheist atheism atheists god gods belief believe evidence existence argument "
         "logic reason rational morality moral objective theist theists claim proof "
         "burden skeptic skeptical freethought secular naturalism science dogma "
-        "agnostic deity"),
+        "agnostic deity"
+    ),
     "comp.graphics": (
         "graphics image images pixel pixels polygon polygons render rendering shading "
         "texture textures gif jpeg tiff bitmap raytracing raytracer vga resolution "
-        "palette colormap opengl vertex vertices mesh animation software format viewer"),
+        "palette colormap opengl vertex vertices mesh animation software format viewer"
+    ),
     "sci.space": (
         "space orbit orbital nasa shuttle launch launches rocket rockets satellite "
         "satellites moon lunar mars planet planetary spacecraft probe mission missions "
-        "astronaut astronauts payload booster station telescope solar jpl apollo"),
+        "astronaut astronauts payload booster station telescope solar jpl apollo"
+    ),
     "talk.religion.misc": (
         "jesus christ christian christians bible biblical scripture church faith "
         "prayer spirit holy gospel sin salvation koresh waco cult prophet heaven hell "
-        "lord worship sermon verse testament soul"),
+        "lord worship sermon verse testament soul"
+    ),
 }
 # Words the two religion groups share: what makes them hard to tell apart.
 _RELIGION_SHARED = (
     "god religion religious belief believe faith bible christian church moral truth "
-    "islam jews creation afterlife doctrine")
+    "islam jews creation afterlife doctrine"
+)
 _GENERAL = (
     "the a an and or but if then so because that this these those it its is are was "
     "were be been have has had do does did not no yes can could would should will "
     "about think know people time year way thing things question questions point "
     "post posted article read reading writes wrote said say says anyone someone "
     "something everything good bad new old many much more most some any every other "
-    "same different really actually probably maybe just still also very well")
+    "same different really actually probably maybe just still also very well"
+)
 
 
 def make_posts(posts_per_category=POSTS_PER_CATEGORY, seed=20):
@@ -158,8 +177,13 @@ def make_posts(posts_per_category=POSTS_PER_CATEGORY, seed=20):
                 else:
                     words.append(rng.choice(general))
             subject = " ".join(rng.choice(topical[category] + general) for _ in range(3))
-            posts.append({"id": f"{category}/{i:04d}", "category": category,
-                          "text": f"Subject: Re: {subject}\n\n{' '.join(words)}"})
+            posts.append(
+                {
+                    "id": f"{category}/{i:04d}",
+                    "category": category,
+                    "text": f"Subject: Re: {subject}\n\n{' '.join(words)}",
+                }
+            )
     return posts
 
 
@@ -171,6 +195,7 @@ def upload_data(ws):
         with open(path, "w", encoding="utf-8") as fh:
             for post in make_posts():
                 fh.write(json.dumps(post) + "\n")
-        def_blob_store.upload_files([path], target_path="20newsgroups", overwrite=True,
-                                    show_progress=True)
+        def_blob_store.upload_files(
+            [path], target_path="20newsgroups", overwrite=True, show_progress=True
+        )
     print("Upload call completed")

@@ -26,8 +26,11 @@ from pipeline import build_pipeline, upload_data  # noqa: E402
 def compact_json(data):
     """Indented JSON, but lists and dicts of plain values on one line each."""
     text = json.dumps(data, indent=2)
-    return re.sub(r"([\[{])\s+([^\[\]{}]*?)\s+([\]}])",
-                  lambda m: m.group(1) + re.sub(r",\s+", ", ", m.group(2)) + m.group(3), text)
+    return re.sub(
+        r"([\[{])\s+([^\[\]{}]*?)\s+([\]}])",
+        lambda m: m.group(1) + re.sub(r",\s+", ", ", m.group(2)) + m.group(3),
+        text,
+    )
 
 
 def main():
@@ -38,7 +41,8 @@ def main():
     pipeline1 = build_pipeline(ws)
 
     pipeline_run1 = Experiment(ws, "Compare_Models_Exp").submit(
-        pipeline1, pipeline_parameters={"pipeline_arg": 20})
+        pipeline1, pipeline_parameters={"pipeline_arg": 20}
+    )
     print("Pipeline is submitted for execution")
     try:
         pipeline_run1.wait_for_completion(show_output=True)

@@ -17,8 +17,9 @@ parser = argparse.ArgumentParser("compare")
 parser.add_argument("--compare_data1", type=str, help="compare_data1 data")
 parser.add_argument("--compare_data2", type=str, help="compare_data2 data")
 parser.add_argument("--output_data", type=str, help="output_data directory")
-parser.add_argument("--pipeline_param", type=int, default=10,
-                    help="top-weighted words per category to report")
+parser.add_argument(
+    "--pipeline_param", type=int, default=10, help="top-weighted words per category to report"
+)
 args = parser.parse_args()
 
 print(f"Argument 1: {args.compare_data1}")
@@ -54,9 +55,12 @@ best = max(models, key=lambda m: models[m][0]["accuracy"])
 (name1, (_, _, pred1)), (name2, (_, _, pred2)) = models.items()
 shared_ids = sorted(set(pred1) & set(pred2))
 agreement = sum(pred1[i]["predicted"] == pred2[i]["predicted"] for i in shared_ids) / max(
-    len(shared_ids), 1)
-both_wrong = sum(pred1[i]["predicted"] != pred1[i]["label"]
-                 and pred2[i]["predicted"] != pred2[i]["label"] for i in shared_ids)
+    len(shared_ids), 1
+)
+both_wrong = sum(
+    pred1[i]["predicted"] != pred1[i]["label"] and pred2[i]["predicted"] != pred2[i]["label"]
+    for i in shared_ids
+)
 
 top_n = args.pipeline_param
 report = {
@@ -70,22 +74,28 @@ report = {
 for name, (metrics, model, _) in models.items():
     report["models"][name] = {
         "accuracy": round(metrics["accuracy"], 4),
-        "per_class": {c: {k: round(v, 4) for k, v in scores.items()}
-                      for c, scores in metrics["per_class"].items()},
+        "per_class": {
+            c: {k: round(v, 4) for k, v in scores.items()}
+            for c, scores in metrics["per_class"].items()
+        },
         "vocabulary_size": model["vocabulary_size"],
-        "top_words": {c: [w for w, _ in words[:top_n]]
-                      for c, words in model["top_words"].items()},
+        "top_words": {c: [w for w, _ in words[:top_n]] for c, words in model["top_words"].items()},
     }
 categories = sorted(report["models"][best]["top_words"])
 report["top_words_in_both"] = {
-    c: sorted(set(report["models"][name1]["top_words"][c])
-              & set(report["models"][name2]["top_words"][c])) for c in categories}
+    c: sorted(
+        set(report["models"][name1]["top_words"][c]) & set(report["models"][name2]["top_words"][c])
+    )
+    for c in categories
+}
 
 os.makedirs(args.output_data, exist_ok=True)
 with open(os.path.join(args.output_data, "report.json"), "w", encoding="utf-8") as fh:
     json.dump(report, fh, indent=2)
-print(f"Best model: {best} (accuracy {models[best][0]['accuracy']:.3f}); the models agree on "
-      f"{agreement:.1%} of {len(shared_ids)} test posts")
+print(
+    f"Best model: {best} (accuracy {models[best][0]['accuracy']:.3f}); the models agree on "
+    f"{agreement:.1%} of {len(shared_ids)} test posts"
+)
 for c in categories:
     print(f"  {c:<20} {', '.join(report['models'][best]['top_words'][c])}")
 
@@ -94,10 +104,16 @@ for name, (metrics, _, _) in models.items():
 run.log("best_accuracy", models[best][0]["accuracy"])
 run.log("agreement", agreement)
 run.log("top_words_per_category", top_n)
-run.log_table("per_class_recall", {
-    "category": categories,
-    **{name: [round(models[name][0]["per_class"][c]["recall"], 4) for c in categories]
-       for name in models}})
+run.log_table(
+    "per_class_recall",
+    {
+        "category": categories,
+        **{
+            name: [round(models[name][0]["per_class"][c]["recall"], 4) for c in categories]
+            for name in models
+        },
+    },
+)
 run.tag("best_model", best)
 run.parent.tag("best_model", best)
 run.parent.log("best_accuracy", models[best][0]["accuracy"])

@@ -61,8 +61,10 @@ def is_test(post_id):
 os.makedirs(args.output, exist_ok=True)
 counts = {}
 sizes = {"train": 0, "test": 0}
-with open(os.path.join(args.output, "train.jsonl"), "w", encoding="utf-8") as train_f, \
-        open(os.path.join(args.output, "test.jsonl"), "w", encoding="utf-8") as test_f:
+with (
+    open(os.path.join(args.output, "train.jsonl"), "w", encoding="utf-8") as train_f,
+    open(os.path.join(args.output, "test.jsonl"), "w", encoding="utf-8") as test_f,
+):
     for post in posts:
         split = "test" if is_test(post["id"]) else "train"
         record = {"id": post["id"], "label": post["category"], "tokens": tokenize(post["text"])}
@@ -72,8 +74,9 @@ with open(os.path.join(args.output, "train.jsonl"), "w", encoding="utf-8") as tr
         per_label[split] += 1
 
 with open(os.path.join(args.output, "categories.json"), "w", encoding="utf-8") as fh:
-    json.dump({"categories": sorted(counts), "counts": counts, "source_files": len(files)},
-              fh, indent=2)
+    json.dump(
+        {"categories": sorted(counts), "counts": counts, "source_files": len(files)}, fh, indent=2
+    )
 
 print(f"Read {len(posts)} posts in {len(counts)} categories from {len(files)} file(s)")
 print(f"Split: {sizes['train']} train / {sizes['test']} test")
@@ -81,5 +84,6 @@ run.log("posts", len(posts))
 run.log("train_size", sizes["train"])
 run.log("test_size", sizes["test"])
 for label in sorted(counts):
-    run.log_row("category_counts", category=label, train=counts[label]["train"],
-                test=counts[label]["test"])
+    run.log_row(
+        "category_counts", category=label, train=counts[label]["train"], test=counts[label]["test"]
+    )

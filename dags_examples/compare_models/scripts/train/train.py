@@ -57,15 +57,18 @@ def fit_nb(docs, alpha=1.0):
     weights = {}
     for c in classes:
         others = [o for o in classes if o != c]
-        weights[c] = {w: log_lik[c][w] - sum(log_lik[o][w] for o in others) / len(others)
-                      for w in vocab}
+        weights[c] = {
+            w: log_lik[c][w] - sum(log_lik[o][w] for o in others) / len(others) for w in vocab
+        }
     return {"log_prior": log_prior, "log_likelihood": log_lik}, weights
 
 
 def predict_nb(params, tokens):
-    scores = {c: params["log_prior"][c] + sum(params["log_likelihood"][c][t]
-                                              for t in tokens if t in params["log_likelihood"][c])
-              for c in classes}
+    scores = {
+        c: params["log_prior"][c]
+        + sum(params["log_likelihood"][c][t] for t in tokens if t in params["log_likelihood"][c])
+        for c in classes
+    }
     return max(classes, key=lambda c: scores[c])
 
 
@@ -93,15 +96,18 @@ def fit_centroid(docs):
 
 def predict_centroid(params, tokens):
     vec = tfidf(tokens, params["idf"])
-    return max(classes, key=lambda c: sum(v * params["centroids"][c].get(t, 0.0)
-                                          for t, v in vec.items()))
+    return max(
+        classes, key=lambda c: sum(v * params["centroids"][c].get(t, 0.0) for t, v in vec.items())
+    )
 
 
 fit, predict = {"nb": (fit_nb, predict_nb), "centroid": (fit_centroid, predict_centroid)}[
-    args.model]
+    args.model
+]
 params, weights = fit(train)
-predictions = [{"id": d["id"], "label": d["label"], "predicted": predict(params, d["tokens"])}
-               for d in test]
+predictions = [
+    {"id": d["id"], "label": d["label"], "predicted": predict(params, d["tokens"])} for d in test
+]
 
 correct = sum(p["label"] == p["predicted"] for p in predictions)
 acc = correct / len(predictions)
@@ -110,29 +116,59 @@ for c in classes:
     tp = sum(p["label"] == c and p["predicted"] == c for p in predictions)
     support = sum(p["label"] == c for p in predictions)
     predicted = sum(p["predicted"] == c for p in predictions)
-    per_class[c] = {"precision": tp / predicted if predicted else 0.0,
-                    "recall": tp / support if support else 0.0, "support": support}
-top_words = {c: [[w, round(weights[c][w], 4)]
-                 for w in sorted(weights[c], key=lambda w: (-weights[c][w], w))[:TOP_WORDS_KEPT]]
-             for c in classes}
+    per_class[c] = {
+        "precision": tp / predicted if predicted else 0.0,
+        "recall": tp / support if support else 0.0,
+        "support": support,
+    }
+top_words = {
+    c: [
+        [w, round(weights[c][w], 4)]
+        for w in sorted(weights[c], key=lambda w: (-weights[c][w], w))[:TOP_WORDS_KEPT]
+    ]
+    for c in classes
+}
 
 os.makedirs(args.output, exist_ok=True)
 with open(os.path.join(args.output, "model.json"), "w", encoding="utf-8") as fh:
-    json.dump({"model": args.model, "classes": classes, "vocabulary_size": len(vocab),
-               "top_words": top_words, "parameters": params}, fh)
+    json.dump(
+        {
+            "model": args.model,
+            "classes": classes,
+            "vocabulary_size": len(vocab),
+            "top_words": top_words,
+            "parameters": params,
+        },
+        fh,
+    )
 with open(os.path.join(args.output, "predictions.jsonl"), "w", encoding="utf-8") as fh:
     for p in predictions:
         fh.write(json.dumps(p) + "\n")
 with open(os.path.join(args.output, "metrics.json"), "w", encoding="utf-8") as fh:
-    json.dump({"model": args.model, "accuracy": acc, "correct": correct,
-               "test_size": len(predictions), "train_size": len(train),
-               "per_class": per_class}, fh, indent=2)
+    json.dump(
+        {
+            "model": args.model,
+            "accuracy": acc,
+            "correct": correct,
+            "test_size": len(predictions),
+            "train_size": len(train),
+            "per_class": per_class,
+        },
+        fh,
+        indent=2,
+    )
 
-print(f"Model {args.model}: accuracy {acc:.3f} ({correct}/{len(predictions)}) on the test "
-      f"split, vocabulary {len(vocab)} words")
+print(
+    f"Model {args.model}: accuracy {acc:.3f} ({correct}/{len(predictions)}) on the test "
+    f"split, vocabulary {len(vocab)} words"
+)
 run.log("accuracy", acc)
 run.log("vocabulary_size", len(vocab))
 for c in classes:
-    run.log_row("per_class", category=c, precision=round(per_class[c]["precision"], 4),
-                recall=round(per_class[c]["recall"], 4))
+    run.log_row(
+        "per_class",
+        category=c,
+        precision=round(per_class[c]["precision"], 4),
+        recall=round(per_class[c]["recall"], 4),
+    )
 run.parent.log(f"accuracy_{args.model}", acc)
