@@ -201,18 +201,24 @@ class _Compiler:
                         )
 
     def _check_shared_sources(self, steps: list[PipelineStep]) -> None:
-        by_dir: dict[str, list[str]] = {}
+        """Warn when steps running *different* scripts share one source folder.
+
+        Their snapshot is shared (SDK v1 semantics), so editing one script
+        reruns them all. Steps running the same script from the same folder
+        (one script, several configurations) are not warned about.
+        """
+        by_dir: dict[str, list[PythonScriptStep]] = {}
         for s in steps:
             d = getattr(s, "_resolved_source", None)
-            if d:
-                by_dir.setdefault(d, []).append(str(s.name))
-        for d, names in by_dir.items():
-            if len(names) > 1:
+            if d and isinstance(s, PythonScriptStep):
+                by_dir.setdefault(d, []).append(s)
+        for d, group in by_dir.items():
+            if len({s.script_name for s in group}) > 1:
+                names = ", ".join(str(s.name) for s in group)
                 self.warnings.append(
-                    f"steps {', '.join(names)} share source_directory {d}: a change to any file "
-                    "in it reruns all of them. Give each step its own folder (or list unrelated "
-                    "files in .amlignore) to reuse them independently."
-                )
+                    f"steps {names} share source_directory {d}: a change to any file in it "
+                    "reruns all of them. Give each step its own folder (or list files a step "
+                    "does not use in .amlignore) to reuse them independently.")
 
     # ------------------------------------------------------------- resolution
     def _default_datastore(self) -> str:

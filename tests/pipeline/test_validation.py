@@ -185,3 +185,10 @@ def test_shared_source_directory_warns(ws, src):
     b = PythonScriptStep("b.py", name="B", source_directory=str(src))
     with pytest.warns(UserWarning, match="share source_directory"):
         assert Pipeline(ws, [a, b]).validate() == []
+
+
+def test_same_script_in_shared_directory_does_not_warn(ws, src, recwarn):
+    a = PythonScriptStep("a.py", name="A", arguments=["--model", "x"], source_directory=str(src))
+    b = PythonScriptStep("a.py", name="B", arguments=["--model", "y"], source_directory=str(src))
+    assert Pipeline(ws, [a, b]).validate() == []
+    assert not [w for w in recwarn if "share source_directory" in str(w.message)]
