@@ -55,8 +55,8 @@ class _AzuremlFinder(importlib.abc.MetaPathFinder):
             found = None
         if found is None:
             raise ModuleNotFoundError(
-                f"No module named {fullname!r}: airflow-aml has no {real!r} (see AML_API.md for "
-                "what is supported)", name=fullname)
+                f"No module named {fullname!r}: airflow-aml has no {real!r} (see the "
+                "airflow-aml README for what is supported)", name=fullname)
         is_pkg = hasattr(importlib.import_module(real), "__path__")
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_pkg)
 
