@@ -23,7 +23,9 @@ def _get_or_create(ws: Workspace, name: str, max_nodes: int = 4) -> ComputeTarge
         target = ComputeTarget(workspace=ws, name=name)
         print("Found existing compute target")
     except ComputeTargetException:
-        config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=max_nodes)
+        config = AmlCompute.provisioning_configuration(
+            vm_size="STANDARD_D2_V2", max_nodes=max_nodes
+        )
         target = ComputeTarget.create(ws, name, config)
         target.wait_for_completion(show_output=True)
     return target

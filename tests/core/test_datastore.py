@@ -39,7 +39,9 @@ def src_tree(tmp_path):
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -239,7 +241,11 @@ def test_as_download_and_as_mount(store):
     sub = store.path("x/y").as_download()
     assert (sub.mode, sub.path_on_datastore) == ("download", "x/y")
     cfg = sub.to_config()
-    assert (cfg.data_store_name, cfg.mode, cfg.path_on_datastore) == ("teststore", "download", "x/y")
+    assert (cfg.data_store_name, cfg.mode, cfg.path_on_datastore) == (
+        "teststore",
+        "download",
+        "x/y",
+    )
 
 
 # ------------------------------------------------------------- path traversal

@@ -92,6 +92,27 @@ def test_from_config_home_is_relative_to_the_config_file(tmp_path, monkeypatch):
     assert not (elsewhere / "ws_home").exists()
 
 
+def test_from_config_absolute_home(tmp_path):
+    home = tmp_path / "abs_home"
+    _write_config(tmp_path / "p" / ".azureml", "abs", home=str(home))
+    assert Workspace.from_config(path=str(tmp_path / "p")).home == home.resolve()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: a '~' in the config's home key is not expanded; from_config creates a literal "
+        "'~' folder next to config.json (Workspace(home=...) and $AIRFLOW_AML_HOME do expand ~)"
+    ),
+)
+def test_from_config_home_expands_user(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "user_home"))
+    cfg = _write_config(tmp_path / "p" / ".azureml", "tilde", home="~/aml_ws")
+    ws = Workspace.from_config(path=str(tmp_path / "p"))
+    assert not (cfg.parent / "~").exists()
+    assert ws.home == (tmp_path / "user_home" / "aml_ws").resolve()
+
+
 def test_from_config_without_config_is_local_embedded_workspace(tmp_path, monkeypatch):
     home = tmp_path / "aml_home"
     monkeypatch.setenv("AIRFLOW_AML_HOME", str(home))

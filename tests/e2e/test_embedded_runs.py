@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -141,13 +142,36 @@ def test_data_flows_through_pipeline_data(ws, make_source, uploaded, experiment_
     assert ws.get_run(run.id).find_step_run("produce")[0].get_metrics("n_words") == {"n_words": 3}
 
 
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
 def test_parameter_default_is_used(ws, make_source, uploaded, experiment_name, tmp_path):
     pipeline = _two_step_pipeline(ws, make_source, uploaded)
+    produce_src = tmp_path / "produce"
+    _git(produce_src, "init", "-q", "-b", "main")
+    _git(produce_src, "add", ".")
+    _git(produce_src, "commit", "-qm", "produce")
+    head = _git(produce_src, "rev-parse", "HEAD")
     run = pipeline.submit(experiment_name)
     assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
     out = run.find_step_run("consume step")[0].get_output_data("result")
     local = Path(out.download(str(tmp_path / "dl")))
     assert (local / "result.txt").read_text().endswith("x2 {{ not_jinja }}")
+
+    # Git facts of the source folder are run properties, as in SDK v1.
+    props = run.find_step_run("produce")[0].properties
+    assert props["azureml.git.commit"] == head
+    assert props["azureml.git.branch"] == "main"
+    assert props["azureml.git.dirty"] == "False"
+    assert "azureml.git.commit" not in run.find_step_run("consume step")[0].properties
+
+    # Zero-copy hand-off: the consumer read the producer's committed folder in place.
+    produced = run.find_step_run("produce")[0].get_output_data("scaled")
+    store_root = ws.get_default_datastore().root
+    assert f"consumed from {store_root / produced.path_on_datastore}" in run.find_step_run(
+        "consume step")[0].get_stderr_log()
 
 
 FAIL = """
