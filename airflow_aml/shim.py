@@ -44,11 +44,12 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class _AzuremlFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None
-                  ) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname != _PREFIX and not fullname.startswith(_PREFIX + "."):
             return None
-        real = _TARGET + fullname[len(_PREFIX):]
+        real = _TARGET + fullname[len(_PREFIX) :]
         try:
             found = importlib.util.find_spec(real)
         except ModuleNotFoundError:  # a parent package is missing too
@@ -56,7 +57,9 @@ class _AzuremlFinder(importlib.abc.MetaPathFinder):
         if found is None:
             raise ModuleNotFoundError(
                 f"No module named {fullname!r}: airflow-aml has no {real!r} (see the "
-                "airflow-aml README for what is supported)", name=fullname)
+                "airflow-aml README for what is supported)",
+                name=fullname,
+            )
         is_pkg = hasattr(importlib.import_module(real), "__path__")
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_pkg)
 

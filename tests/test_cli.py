@@ -32,19 +32,37 @@ def test_env_prints_the_home(ws, capsys):
 
 
 def test_ui_shows_embedded_runs(ws, make_source, experiment_name, tmp_path):
-    src = make_source({"w.py": "import os,sys\nos.makedirs(sys.argv[1], exist_ok=True)\n"
-                               "open(os.path.join(sys.argv[1], 'f'), 'w').write('hi')\n"})
+    src = make_source(
+        {
+            "w.py": "import os,sys\nos.makedirs(sys.argv[1], exist_ok=True)\n"
+            "open(os.path.join(sys.argv[1], 'f'), 'w').write('hi')\n"
+        }
+    )
     out = PipelineData("out")
-    step = PythonScriptStep("w.py", name="write", arguments=[out], outputs=[out],
-                            source_directory=str(src))
+    step = PythonScriptStep(
+        "w.py", name="write", arguments=[out], outputs=[out], source_directory=str(src)
+    )
     run = Pipeline(ws, [step]).submit(experiment_name)
     assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
 
     port = _free_port()
     log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "airflow_aml.cli", "--home", str(ws.home),
-                             "ui", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ), start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow_aml.cli",
+            "--home",
+            str(ws.home),
+            "ui",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -59,15 +77,23 @@ def test_ui_shows_embedded_runs(ws, make_source, experiment_name, tmp_path):
             time.sleep(0.5)
         token = httpx.get(f"{base}/auth/token", timeout=10).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        dr = httpx.get(f"{base}/api/v2/dags/{experiment_name}/dagRuns/{run.id}",
-                       headers=headers, timeout=10)
+        dr = httpx.get(
+            f"{base}/api/v2/dags/{experiment_name}/dagRuns/{run.id}", headers=headers, timeout=10
+        )
         assert dr.status_code == 200 and dr.json()["state"] == "success"
-        xcom = httpx.get(f"{base}/api/v2/dags/{experiment_name}/dagRuns/{run.id}/taskInstances/"
-                         "write/xcomEntries/out", headers=headers, timeout=10).json()
+        xcom = httpx.get(
+            f"{base}/api/v2/dags/{experiment_name}/dagRuns/{run.id}/taskInstances/"
+            "write/xcomEntries/out",
+            headers=headers,
+            timeout=10,
+        ).json()
         assert xcom["value"]["kind"] == "airflow_aml.artifact"
         assert xcom["value"]["path"] == f"azureml/{run.id}/write/out"
-        logs = httpx.get(f"{base}/api/v2/dags/{experiment_name}/dagRuns/{run.id}/taskInstances/"
-                         "write/logs/1", headers=headers, timeout=10)
+        logs = httpx.get(
+            f"{base}/api/v2/dags/{experiment_name}/dagRuns/{run.id}/taskInstances/write/logs/1",
+            headers=headers,
+            timeout=10,
+        )
         assert logs.status_code == 200 and "Running step 'write'" in logs.text
     finally:
         os.killpg(proc.pid, 15)

@@ -34,8 +34,11 @@ def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, m
     from airflow_aml.pipeline.steps import PythonScriptStep
 
     src = make_source({"a.py": "print(1)\n"})
-    spec = Pipeline(ws, [PythonScriptStep("a.py", name="a", source_directory=str(src))])._compile(
-        "loader_check").spec
+    spec = (
+        Pipeline(ws, [PythonScriptStep("a.py", name="a", source_directory=str(src))])
+        ._compile("loader_check")
+        .spec
+    )
     registry = tmp_path / "registry"
     (registry / "specs").mkdir(parents=True)
     (registry / "specs" / "loader_check.json").write_text(spec.dumps())
@@ -50,11 +53,16 @@ def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, m
 @pytest.mark.e2e
 def test_demo_main_job_runs_end_to_end(tmp_path):
     """The README's main job: the compare-models pipeline on a fresh embedded home."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
     env["AIRFLOW_AML_HOME"] = str(tmp_path / "home")
-    out = subprocess.run([sys.executable, str(EXAMPLES / "compare_models" / "run.py")],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "compare_models" / "run.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "PipelineRun Status: Finished" in out.stdout
     assert "Best model:" in out.stdout

@@ -42,16 +42,23 @@ def test_missing_name_is_a_clear_import_error(installed):
 
 def test_run_unmodified_script(tmp_path, ws):
     script = tmp_path / "v1.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         from azureml.core import Workspace, Experiment
         from azureml.pipeline.core import Pipeline
         from azureml.pipeline.steps import PythonScriptStep
         ws = Workspace.from_config()
         step = PythonScriptStep("s.py", source_directory=".")
         print("valid:", Pipeline(workspace=ws, steps=[step]).validate() == [])
-    """))
+    """)
+    )
     (tmp_path / "s.py").write_text("print('hi')\n")
-    out = subprocess.run([sys.executable, "-m", "airflow_aml.shim", str(script)], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow_aml.shim", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "valid: True" in out.stdout

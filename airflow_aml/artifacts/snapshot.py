@@ -18,6 +18,7 @@ import pathspec
 import xxhash
 
 from airflow_aml.core._jsonstore import file_lock
+from airflow_aml.exceptions import UserErrorException
 
 __all__ = ["Snapshot", "take_snapshot", "materialise", "ALWAYS_IGNORED"]
 
@@ -47,12 +48,24 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
 
 
 def _list_files(root: Path, spec: pathspec.GitIgnoreSpec) -> list[str]:
+    """Files under ``root`` minus ignored ones; symlinked folders are followed (once each),
+    dangling links (editor lock links, broken links) have no content and are left out."""
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    seen_dirs: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:  # a link cycle, or the same folder linked twice
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         prefix = "" if rel_dir == "." else rel_dir + "/"
         dirnames[:] = sorted(d for d in dirnames if not spec.match_file(prefix + d + "/"))
-        out.extend(prefix + f for f in filenames if not spec.match_file(prefix + f))
+        out.extend(
+            prefix + f
+            for f in filenames
+            if not spec.match_file(prefix + f) and os.path.exists(os.path.join(dirpath, f))
+        )
     out.sort()
     return out
 
@@ -104,10 +117,15 @@ def materialise(snapshot: Snapshot, store: Path) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp)
         src = Path(snapshot.directory)
-        for rel in snapshot.files:
+        for rel, digest in zip(snapshot.files, snapshot.file_digests, strict=True):
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / rel, dest)
+            if file_digest(dest) != digest:  # edited since the snapshot was taken
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise UserErrorException(
+                    f"{src / rel} changed while the pipeline was being submitted; submit again"
+                )
         tmp.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
     return target

@@ -218,7 +218,8 @@ class _Compiler:
                 self.warnings.append(
                     f"steps {names} share source_directory {d}: a change to any file in it "
                     "reruns all of them. Give each step its own folder (or list files a step "
-                    "does not use in .amlignore) to reuse them independently.")
+                    "does not use in .amlignore) to reuse them independently."
+                )
 
     # ------------------------------------------------------------- resolution
     def _default_datastore(self) -> str:

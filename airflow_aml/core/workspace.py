@@ -97,7 +97,7 @@ class Workspace:
             raise WorkspaceException(f"workspace config {found} must hold a JSON object")
         home = cfg.get("home")
         if home is not None:
-            home = (found.parent / str(home)).resolve()
+            home = (found.parent / Path(str(home)).expanduser()).resolve()
         return Workspace(
             subscription_id=cfg.get("subscription_id"),
             resource_group=cfg.get("resource_group"),

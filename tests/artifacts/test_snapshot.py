@@ -189,13 +189,6 @@ def test_materialise_keeps_existing_copy_when_source_changes(src, tmp_path):
     assert (target / "train.py").read_text(encoding="utf-8") == "print('train')\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: materialise() copies the live source folder, not the snapshotted bytes; a file "
-        "edited between take_snapshot() and materialise() is stored under the old digest"
-    ),
-)
 def test_materialise_after_source_edit_does_not_store_other_content(src, tmp_path):
     snap = take_snapshot(src)
     (src / "train.py").write_text("print('EDITED after snapshot')\n", encoding="utf-8")
@@ -211,13 +204,6 @@ def test_materialise_after_source_edit_does_not_store_other_content(src, tmp_pat
 
 
 # ------------------------------------------------------------------- symlinks
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a dangling symlink in source_directory (e.g. an Emacs '.#file' lock link) makes "
-        "take_snapshot() - and so Pipeline.validate()/submit() - raise a bare FileNotFoundError"
-    ),
-)
 def test_dangling_symlink_is_not_a_bare_traceback(src):
     from airflow_aml.exceptions import AmlError
 
@@ -230,14 +216,6 @@ def test_dangling_symlink_is_not_a_bare_traceback(src):
     assert "train.py" in snap.files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: files reached through a symlinked sub-folder of source_directory are silently "
-        "left out of the snapshot (not hashed, not materialised), so edits there do not "
-        "invalidate reuse and the frozen copy lacks them"
-    ),
-)
 def test_symlinked_folder_is_part_of_the_snapshot(src, tmp_path):
     from airflow_aml.exceptions import AmlError
 

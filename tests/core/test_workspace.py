@@ -98,13 +98,6 @@ def test_from_config_absolute_home(tmp_path):
     assert Workspace.from_config(path=str(tmp_path / "p")).home == home.resolve()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a '~' in the config's home key is not expanded; from_config creates a literal "
-        "'~' folder next to config.json (Workspace(home=...) and $AIRFLOW_AML_HOME do expand ~)"
-    ),
-)
 def test_from_config_home_expands_user(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "user_home"))
     cfg = _write_config(tmp_path / "p" / ".azureml", "tilde", home="~/aml_ws")

@@ -143,8 +143,13 @@ def test_data_flows_through_pipeline_data(ws, make_source, uploaded, experiment_
 
 
 def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def test_parameter_default_is_used(ws, make_source, uploaded, experiment_name, tmp_path):
@@ -170,8 +175,10 @@ def test_parameter_default_is_used(ws, make_source, uploaded, experiment_name, t
     # Zero-copy hand-off: the consumer read the producer's committed folder in place.
     produced = run.find_step_run("produce")[0].get_output_data("scaled")
     store_root = ws.get_default_datastore().root
-    assert f"consumed from {store_root / produced.path_on_datastore}" in run.find_step_run(
-        "consume step")[0].get_stderr_log()
+    assert (
+        f"consumed from {store_root / produced.path_on_datastore}"
+        in run.find_step_run("consume step")[0].get_stderr_log()
+    )
 
 
 FAIL = """

@@ -192,3 +192,20 @@ def test_same_script_in_shared_directory_does_not_warn(ws, src, recwarn):
     b = PythonScriptStep("a.py", name="B", arguments=["--model", "y"], source_directory=str(src))
     assert Pipeline(ws, [a, b]).validate() == []
     assert not [w for w in recwarn if "share source_directory" in str(w.message)]
+
+
+def test_graph_keeps_one_edge_per_port(ws, src):
+    d1, d2 = PipelineData("d1"), PipelineData("d2")
+    a = PythonScriptStep(
+        "a.py", name="A", arguments=[d1, d2], outputs=[d1, d2], source_directory=str(src)
+    )
+    b = PythonScriptStep(
+        "b.py", name="B", arguments=[d1, d2], inputs=[d1, d2], source_directory=str(src)
+    )
+    graph = Pipeline(ws, [b]).graph
+    assert graph.node_names() == ["A", "B"]
+    assert sorted((e.source, e.target, e.port) for e in graph.edges) == [
+        ("A", "B", "d1"),
+        ("A", "B", "d2"),
+    ]
+    assert a.name == "A"

@@ -129,11 +129,12 @@ class Pipeline:
             raise PipelineValidationError(result.errors)
         spec = result.spec
         nodes = tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps)
-        edges = []
+        edges: list[Edge] = []
         for s in spec.steps:
-            data_ups = {i.producer: i.name for i in s.inputs if i.kind == "pipeline_data"}
+            ports = [(i.producer, i.output) for i in s.inputs if i.kind == "pipeline_data"]
             for up in s.upstream:
-                edges.append(Edge(up, s.name, data_ups.get(up)))
+                names = [port for producer, port in ports if producer == up]
+                edges.extend(Edge(up, s.name, port) for port in names or [None])
         return Graph(nodes, tuple(edges), spec.parameter_defaults())
 
     def validate(self) -> list[ValidationError]:
