@@ -32,6 +32,7 @@ load_examples = False
 executor = LocalExecutor
 dags_are_paused_at_creation = True
 min_serialized_dag_update_interval = 0
+xcom_backend = airflow_aml.artifacts.xcom.ArtifactXComBackend
 # A local, loopback-only home: the UI opens without a login.
 simple_auth_manager_all_admins = True
 

@@ -22,7 +22,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
+from airflow_aml.artifacts.store import ArtifactStore
+from airflow_aml.artifacts.xcom import as_reference
 from airflow_aml.compiler.spec import RESERVED_CONF_KEY, InputSpec, PipelineSpec, StepSpec
 from airflow_aml.runtime import cancel
 from airflow_aml.runtime.contract import step_run_id
@@ -224,12 +225,12 @@ class AmlStepOperator(BaseOperator):
     ) -> Path:
         if inp.kind == "pipeline_data":
             assert inp.producer is not None
-            value = ti.xcom_pull(task_ids=task_ids[inp.producer], key=inp.output)
-            if not value:
+            ref = as_reference(ti.xcom_pull(task_ids=task_ids[inp.producer], key=inp.output))
+            if ref is None:
                 raise StepFailed(
                     f"input {inp.name!r}: step {inp.producer!r} published no output {inp.output!r}"
                 )
-            return store.resolve(ArtifactReference.from_json(value))
+            return store.resolve(ref)
         if inp.kind == "datapath_param":
             assert inp.param is not None
             path = Path(params[inp.param])
