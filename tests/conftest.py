@@ -18,6 +18,7 @@ import pytest
 _HOME = Path(tempfile.mkdtemp(prefix="aml-test-home-"))
 os.environ["AIRFLOW_AML_HOME"] = str(_HOME)
 os.environ.pop("AIRFLOW_AML_REGISTRY", None)
+os.environ["AIRFLOW_AML_CACHE"] = str(_HOME / "cache")
 
 from airflow_aml.backends.airflow_home import prepare_home  # noqa: E402
 

@@ -3,8 +3,8 @@
 Files listed in ``.amlignore`` (else ``.gitignore``) are left out, as in SDK
 v1, plus VCS metadata and Python bytecode caches. Paths use ``/`` separators
 so Windows and Linux checkouts of the same tree give the same digest.
-File digests are cached by (path, size, mtime, inode) in-process, so an
-unchanged file is not re-read.
+File digests are cached by (path, size, mtime, inode) across processes
+(:mod:`airflow_aml.artifacts.digest_cache`), so an unchanged file is not re-read.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from pathlib import Path
 import pathspec
 import xxhash
 
+from airflow_aml.artifacts.digest_cache import default_cache, hash_file
 from airflow_aml.core._jsonstore import file_lock
 from airflow_aml.exceptions import UserErrorException
 
 __all__ = ["Snapshot", "take_snapshot", "materialise", "ALWAYS_IGNORED"]
 
 ALWAYS_IGNORED = (".git/", "__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".amlignore.lock")
-_CHUNK = 1 << 20
-_file_cache: dict[tuple[str, int, int, int], str] = {}
 
 
 @dataclass(frozen=True)
@@ -71,26 +70,15 @@ def _list_files(root: Path, spec: pathspec.GitIgnoreSpec) -> list[str]:
 
 
 def file_digest(path: Path) -> str:
-    """xxh3-128 of a file's bytes, cached by (path, size, mtime_ns, inode)."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    hit = _file_cache.get(key)
-    if hit is not None:
-        return hit
-    h = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    digest = h.hexdigest()
-    _file_cache[key] = digest
-    return digest
+    """xxh3-128 of one file's bytes (through the persistent digest cache)."""
+    return default_cache().digests([str(path)])[0]
 
 
 def take_snapshot(directory: str | os.PathLike[str]) -> Snapshot:
     """Digest the files of ``directory`` (minus ignored ones)."""
     root = Path(directory).resolve()
     files = _list_files(root, _ignore_spec(root))
-    digests = [file_digest(root / f) for f in files]
+    digests = default_cache().digests([str(root / f) for f in files])
     h = xxhash.xxh3_128()
     for rel, d in zip(files, digests, strict=True):
         h.update(rel.encode("utf-8"))
@@ -121,7 +109,7 @@ def materialise(snapshot: Snapshot, store: Path) -> Path:
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / rel, dest)
-            if file_digest(dest) != digest:  # edited since the snapshot was taken
+            if hash_file(dest) != digest:  # edited since the snapshot was taken
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise UserErrorException(
                     f"{src / rel} changed while the pipeline was being submitted; submit again"

@@ -17,14 +17,25 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 from airflow_aml._names import safe_relative_path
+from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.exceptions import DatastoreException
 
-__all__ = ["ArtifactReference", "ArtifactStore", "RECORD_DIR", "run_prefix"]
+__all__ = [
+    "ArtifactReference",
+    "ArtifactStore",
+    "RECORD_DIR",
+    "run_prefix",
+    "tree_digest",
+    "tree_signature",
+]
 
 RECORD_DIR = ".run"
 ARTIFACT_ROOT = "azureml"
@@ -46,6 +57,8 @@ class ArtifactReference:
     output: str
     files: int = 0
     bytes: int = 0
+    digest: str = ""
+    signature: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form (readable through the Airflow REST API)."""
@@ -58,15 +71,39 @@ class ArtifactReference:
         return cls(**fields)
 
 
-def _tree_size(path: Path) -> tuple[int, int]:
+def _tree_files(path: Path) -> list[tuple[str, str]]:
+    """(relative path, absolute path) of every file under ``path``, sorted."""
     if path.is_file():
-        return 1, path.stat().st_size
-    files = size = 0
+        return [("", str(path))]
+    found = []
     for dirpath, _dirs, names in os.walk(path):
         for n in names:
-            files += 1
-            size += os.stat(os.path.join(dirpath, n)).st_size
-    return files, size
+            full = os.path.join(dirpath, n)
+            found.append((os.path.relpath(full, path).replace(os.sep, "/"), full))
+    return sorted(found)
+
+
+def tree_signature(path: Path) -> tuple[str, int, int]:
+    """A cheap identity of a tree: hash of (path, size, mtime) of every file; and counts."""
+    h = xxhash.xxh3_128()
+    files = size = 0
+    for rel, full in _tree_files(path):
+        st = os.stat(full)
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        files += 1
+        size += st.st_size
+    return h.hexdigest(), files, size
+
+
+def tree_digest(path: Path) -> str:
+    """Content digest of a tree: hash of (path, xxh3 of bytes) of every file."""
+    entries = _tree_files(path)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        digests = list(pool.map(hash_file, [full for _, full in entries]))
+    h = xxhash.xxh3_128()
+    for (rel, _), d in zip(entries, digests, strict=True):
+        h.update(f"{rel}\0{d}\n".encode())
+    return h.hexdigest()
 
 
 class ArtifactStore:
@@ -112,8 +149,10 @@ class ArtifactStore:
             shutil.rmtree(final) if final.is_dir() else final.unlink()
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
-        files, size = _tree_size(final)
-        return ArtifactReference(datastore, rel, run_id, step, output, files, size)
+        signature, files, size = tree_signature(final)
+        return ArtifactReference(
+            datastore, rel, run_id, step, output, files, size, tree_digest(final), signature
+        )
 
     def commit_record(self, record: Path, *, datastore: str, run_id: str, task_id: str) -> str:
         """Publish a step's run record folder (on success or failure)."""
@@ -131,6 +170,15 @@ class ArtifactStore:
         shutil.rmtree(staged, ignore_errors=True)
 
     # --------------------------------------------------------------- reading
+    def check_intact(self, ref: ArtifactReference) -> str | None:
+        """Why a committed output cannot be trusted any more (None when intact)."""
+        path = self.local_path(ref.datastore, ref.path)
+        if not path.exists():
+            return f"output {ref.step}/{ref.output} of run {ref.run_id} was deleted"
+        if ref.signature and tree_signature(path)[0] != ref.signature:
+            return f"output {ref.step}/{ref.output} of run {ref.run_id} was altered"
+        return None
+
     def resolve(self, ref: ArtifactReference) -> Path:
         """The local path of a committed output; raises if it is gone."""
         path = self.local_path(ref.datastore, ref.path)

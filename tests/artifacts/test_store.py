@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore, run_prefix
+from airflow_aml.artifacts.store import (
+    ArtifactReference,
+    ArtifactStore,
+    run_prefix,
+    tree_digest,
+    tree_signature,
+)
 from airflow_aml.exceptions import DatastoreException, ValidationError
 
 RUN = "manual__2025-01-01T00:00:00+00:00"
@@ -67,7 +74,10 @@ def test_commit_output_makes_it_visible(store, root):
         output="model",
         files=2,
         bytes=108,
+        digest=tree_digest(final),
+        signature=tree_signature(final)[0],
     )
+    assert len(ref.digest) == 32 and ref.digest != ref.signature
     assert (final / "weights.bin").read_bytes() == b"\x00" * 100
     assert (final / "sub" / "meta.json").read_text(encoding="utf-8") == '{"a": 1}'
     assert not staged.exists()
@@ -89,6 +99,30 @@ def test_commit_replaces_an_earlier_commit(store, root):
     final = root / "azureml" / RUN / TASK / "model"
     assert sorted(p.name for p in final.iterdir()) == ["only.txt"]
     assert (ref.files, ref.bytes) == (1, 2)
+
+
+def test_content_digest_ignores_mtime_but_signature_does_not(store, root):
+    staged = _stage_output(store)
+    ref = store.commit_output(
+        staged, datastore="workspaceblobstore", run_id=RUN, task_id=TASK, step="s", output="m"
+    )
+    final = root / "azureml" / RUN / TASK / "m"
+    os.utime(final / "weights.bin", ns=(1, 1))
+    assert tree_digest(final) == ref.digest
+    assert tree_signature(final)[0] != ref.signature
+
+
+def test_check_intact_detects_deleted_and_altered_outputs(store, root):
+    staged = _stage_output(store)
+    ref = store.commit_output(
+        staged, datastore="workspaceblobstore", run_id=RUN, task_id=TASK, step="s", output="m"
+    )
+    final = root / "azureml" / RUN / TASK / "m"
+    assert store.check_intact(ref) is None
+    (final / "weights.bin").write_bytes(b"\x01" * 100)  # same size, new mtime
+    assert store.check_intact(ref) == f"output s/m of run {RUN} was altered"
+    shutil.rmtree(final)
+    assert store.check_intact(ref) == f"output s/m of run {RUN} was deleted"
 
 
 def test_discard_leaves_nothing_visible(store, root):
@@ -151,7 +185,9 @@ def test_commit_record(store, root, tmp_path):
 
 # ------------------------------------------------------------------ references
 def test_reference_json_round_trip():
-    ref = ArtifactReference("workspaceblobstore", "azureml/r/t/o", "r", "Step one", "o", 3, 1234)
+    ref = ArtifactReference(
+        "workspaceblobstore", "azureml/r/t/o", "r", "Step one", "o", 3, 1234, "d" * 32, "s" * 32
+    )
     data = ref.to_json()
     assert data == {
         "kind": "airflow_aml.artifact",
@@ -162,7 +198,11 @@ def test_reference_json_round_trip():
         "output": "o",
         "files": 3,
         "bytes": 1234,
+        "digest": "d" * 32,
+        "signature": "s" * 32,
     }
     text = json.dumps(data)  # plain JSON, no custom encoder needed
     assert ArtifactReference.from_json(json.loads(text)) == ref
     assert ArtifactReference.from_json(data) == ref
+    older = {k: v for k, v in data.items() if k not in ("digest", "signature")}
+    assert ArtifactReference.from_json(older).digest == ""  # references from before digests
