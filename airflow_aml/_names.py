@@ -66,11 +66,12 @@ def safe_relative_path(path: str | None, *, field: str, step: str | None = None)
 def task_id_for(step_name: str, taken: set[str]) -> str:
     """Map a step name (which may hold spaces) to a unique Airflow task id."""
     base = _TASK_ID_BAD.sub("_", step_name).strip("_.-") or "step"
-    base = base[:240]
+    base = base[:220]
     candidate = base
     n = 2
-    while candidate in taken:
+    while candidate in taken or f"{candidate}__reuse_check" in taken:
         candidate = f"{base}_{n}"
         n += 1
     taken.add(candidate)
+    taken.add(f"{candidate}__reuse_check")  # the step's reuse-check sensor
     return candidate

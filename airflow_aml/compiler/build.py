@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -313,6 +314,37 @@ class _Compiler:
             )
             return None
         return str(path)
+
+    def _data_aware(self, step: PythonScriptStep) -> str:
+        value = step.data_aware_reuse
+        if value is None:
+            value = self.pipeline.data_aware_reuse
+        if value in (False, None, "", "off"):
+            return ""
+        if value in (True, "stat"):
+            return "stat"
+        if value == "digest":
+            return "digest"
+        self.error(
+            f"data_aware_reuse must be False, True, 'stat' or 'digest', got {value!r}",
+            step=step.name,
+            field_name="data_aware_reuse",
+        )
+        return ""
+
+    def _max_age(self, step: PythonScriptStep) -> float | None:
+        value = step.reuse_max_age
+        if value is None:
+            return None
+        seconds = value.total_seconds() if isinstance(value, timedelta) else value
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            self.error(
+                f"reuse_max_age must be a positive number of seconds or a timedelta, got {value!r}",
+                step=step.name,
+                field_name="reuse_max_age",
+            )
+            return None
+        return float(seconds)
 
     def _git_properties(self, source: str) -> dict[str, str]:
         if source not in self._git:
@@ -678,6 +710,8 @@ class _Compiler:
             compute=compute,
             runconfig=runconfig,
             properties=self._git_properties(source) if source else {},
+            data_aware=self._data_aware(step),
+            reuse_max_age=self._max_age(step),
         )
 
 

@@ -1,8 +1,11 @@
 """Render a :class:`PipelineSpec` as an Airflow DAG: the only place a DAG is built.
 
-One task per step (task id from the step name, display name = step name,
-step summary as task docs), edges from data dependencies and ``run_after``,
-one typed ``Param`` per ``PipelineParameter``.
+Two tasks per step: a reuse-check sensor (``<task id>__reuse_check``) then
+the step itself (task id from the step name, display name = step name, step
+summary as task docs). Edges from data dependencies and ``run_after`` run
+from each upstream step to the downstream step's reuse check, whose trigger
+rule ``none_failed`` lets it run when an upstream step was skipped because it
+was reused. One typed ``Param`` per ``PipelineParameter``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ def operator_class_for(kind: str) -> type:
 
         return PythonScriptStepOperator
     raise ValueError(f"no operator for step kind {kind!r}")
+
+
+def _check_display(step: StepSpec) -> str:
+    return f"{step.name} · reuse check"
 
 
 def pipeline_context(spec: PipelineSpec) -> dict[str, Any]:
@@ -81,25 +88,42 @@ def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
         "default_args": {"retries": 0, "trigger_rule": "none_failed"},
     }
     options.update(dag_kwargs)
+    from airflow_aml.operators.common import check_task_id
+    from airflow_aml.sensors.reuse_check import ReuseCheckSensor
+
     ctx = pipeline_context(spec)
     tasks: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
     with DAG(**options) as dag:
         for step in spec.steps:
             extra: dict[str, Any] = {}
             if step.compute.get("pool"):
                 extra["pool"] = step.compute["pool"]
+            step_json = _step_json(step)
+            checks[step.name] = ReuseCheckSensor(
+                task_id=check_task_id(step.task_id),
+                task_display_name=_check_display(step),
+                doc_md=f"Reuse check of step `{step.name}`: skips it when an identical "
+                "execution's outputs can be reused, and says why not otherwise.",
+                step=step_json,
+                pipeline=ctx,
+                step_task_id=step.task_id,
+                trigger_rule="none_failed",
+            )
             op_cls = operator_class_for(step.kind)
             tasks[step.name] = op_cls(
                 task_id=step.task_id,
                 task_display_name=step.name,
                 doc_md=_step_doc(step),
-                step=_step_json(step),
+                step=step_json,
                 pipeline=ctx,
+                trigger_rule="all_success",
                 **extra,
             )
+            checks[step.name] >> tasks[step.name]
         for step in spec.steps:
             for up in step.upstream:
-                tasks[up] >> tasks[step.name]
+                tasks[up] >> checks[step.name]
     return dag
 
 

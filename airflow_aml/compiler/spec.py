@@ -89,6 +89,26 @@ class StepSpec:
     compute: dict[str, Any] = field(default_factory=dict)
     runconfig: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
+    # Reuse options beyond SDK v1: "" (off), "stat" (size+mtime) or "digest" (content)
+    # identity of datastore inputs, and the maximum age (seconds) of a reusable result.
+    data_aware: str = ""
+    reuse_max_age: float | None = None
+
+    @classmethod
+    def from_json(cls, s: dict[str, Any]) -> StepSpec:
+        """Rebuild a step spec from its JSON form."""
+        return cls(
+            **{
+                k: v
+                for k, v in s.items()
+                if k not in ("inputs", "outputs", "arguments", "params", "upstream")
+            },
+            arguments=tuple(s.get("arguments", ())),
+            inputs=tuple(InputSpec(**i) for i in s.get("inputs", ())),
+            outputs=tuple(OutputSpec(**o) for o in s.get("outputs", ())),
+            params=tuple((k, v) for k, v in s.get("params", ())),
+            upstream=tuple(s.get("upstream", ())),
+        )
 
     def input(self, name: str) -> InputSpec:
         """The input called ``name``."""

@@ -6,26 +6,37 @@
    the run has failed (SDK v1 stops the pipeline at the first failure);
 2. materialise inputs from XCom references / datastore paths / parameters;
 3. stage outputs under a temporary prefix on their datastore;
-4. run the step (``run_step``, one implementation per step kind);
-5. on success commit outputs atomically and push their references to XCom;
-   on failure discard the staged outputs; always publish the run record.
+4. run the step (``run_step``, one implementation per step kind), keeping the
+   reuse claim taken by the step's reuse-check sensor alive;
+5. on success commit outputs atomically, push their references to XCom and
+   record them in the reuse index under the sensor's fingerprint; always
+   discard staging, release the claim and publish the run record.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactStore
-from airflow_aml.artifacts.xcom import as_reference
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY, InputSpec, PipelineSpec, StepSpec
-from airflow_aml.runtime import cancel
+from airflow_aml.compiler.spec import InputSpec, StepSpec
+from airflow_aml.operators.common import (
+    REUSE_XCOM_KEY,
+    check_task_id,
+    ensure_run_not_failed,
+    pull_output,
+    resolve_params,
+    reuse_index,
+    run_options,
+)
 from airflow_aml.runtime.contract import step_run_id
 from airflow_aml.runtime.record import PROPERTIES, STATUS, RecordWriter
 
@@ -40,6 +51,25 @@ class StepFailed(Exception):
         super().__init__(
             message + (f"\n--- stderr (last lines) ---\n{stderr_tail}" if stderr_tail else "")
         )
+
+
+class _Heartbeat:
+    """Keeps a reuse claim fresh while the step runs (others wait instead of recomputing)."""
+
+    def __init__(self, index: ReuseIndex, fingerprint: str, every: float = 15.0):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, args=(index, fingerprint, every), daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self, index: ReuseIndex, fingerprint: str, every: float) -> None:
+        while not self._stop.wait(every):
+            index.heartbeat(fingerprint)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 class StepContext:
@@ -92,28 +122,27 @@ class AmlStepOperator(BaseOperator):
 
     # ------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
-        spec = PipelineSpec.from_json(
-            {"spec_version": 1, "dag_id": "-", "experiment_name": "-", "steps": [self.step]}
-        ).steps[0]
+        spec = StepSpec.from_json(self.step)
         ti = context["ti"]
-        dag_run = context["dag_run"]
-        run_id = dag_run.run_id
-        conf = dict(dag_run.conf or {})
-        options = conf.get(RESERVED_CONF_KEY) or {}
+        run_id = context["dag_run"].run_id
         store = ArtifactStore(self.pipeline["datastores"])
-        self._check_siblings(ti, run_id, options)
+        ensure_run_not_failed(ti, run_id, run_options(context), self.pipeline)
+        decision = ti.xcom_pull(task_ids=check_task_id(spec.task_id), key=REUSE_XCOM_KEY) or {}
+        index = reuse_index(store, self.pipeline)
+        owner = {"dag_id": ti.dag_id, "run_id": run_id, "task_id": spec.task_id}
+        fp = decision.get("fingerprint")
 
-        params = self._resolve_params(context, store)
+        params = resolve_params(context, store, self.pipeline)
         workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
         record = workdir / "record"
+        heartbeat = _Heartbeat(index, fp) if fp and decision.get("claimed") else None
+        staging: dict[str, Path] = {}
         try:
             paths = self._resolve_inputs(spec, ti, store, workdir, params)
-            staged = {
-                o.name: store.staging(o.datastore, run_id, spec.task_id, ti.try_number)
-                for o in spec.outputs
-            }
+            for ds in {o.datastore for o in spec.outputs}:
+                staging[ds] = store.staging(ds, run_id, spec.task_id, ti.try_number)
             for o in spec.outputs:
-                out_dir = staged[o.name] / o.name
+                out_dir = staging[o.datastore] / o.name
                 out_dir.mkdir()
                 paths[o.name] = str(out_dir)
             ctx = StepContext(
@@ -134,12 +163,9 @@ class AmlStepOperator(BaseOperator):
                 writer.write_json(
                     STATUS, {"status": "Failed", "error": str(exc), "stderr_tail": exc.stderr_tail}
                 )
-                for path in staged.values():
-                    store.discard(path)
                 raise
-            refs = {}
-            for o in spec.outputs:
-                refs[o.name] = store.commit_output(
+            refs = {
+                o.name: store.commit_output(
                     Path(paths[o.name]),
                     datastore=o.datastore,
                     run_id=run_id,
@@ -147,54 +173,42 @@ class AmlStepOperator(BaseOperator):
                     step=spec.name,
                     output=o.name,
                 )
-                store.discard(staged[o.name])
+                for o in spec.outputs
+            }
             writer.write_json(
                 STATUS, {"status": "Finished", "outputs": {k: r.to_json() for k, r in refs.items()}}
             )
             for name, ref in refs.items():
                 ti.xcom_push(key=name, value=ref.to_json())
+            if fp:
+                index.record(
+                    {
+                        "fingerprint": fp,
+                        "components": decision.get("components", {}),
+                        "outputs": {k: r.to_json() for k, r in refs.items()},
+                        "created": time.time(),
+                        "step": spec.name,
+                        **owner,
+                    }
+                )
             return None
         finally:
+            if heartbeat is not None:
+                heartbeat.stop()
+            if fp:
+                index.release(fp, owner)
+            for path in staging.values():
+                store.discard(path)
             self._publish_record(store, record, run_id, spec)
             shutil.rmtree(workdir, ignore_errors=True)
 
     # ----------------------------------------------------------- helpers
-    def _check_siblings(self, ti: Any, run_id: str, options: dict[str, Any]) -> None:
-        if cancel.cancel_requested():
-            raise AirflowSkipException("not started: the pipeline run was canceled")
-        keep_going = options.get(
-            "continue_on_step_failure", self.pipeline.get("continue_on_step_failure", False)
-        )
-        if keep_going:
-            return
-        failed = ti.get_ti_count(
-            dag_id=ti.dag_id, run_ids=[run_id], states=["failed", "upstream_failed"]
-        )
-        if failed:
-            raise AirflowSkipException(
-                "not started: another step of this pipeline run failed and "
-                "continue_on_step_failure is off"
-            )
-
-    def _resolve_params(self, context: Any, store: ArtifactStore) -> dict[str, Any]:
-        declared = self.pipeline.get("parameters", {})
-        given = context.get("params") or {}
-        values: dict[str, Any] = {}
-        for name, ptype in declared.items():
-            value = given.get(name)
-            if ptype == "datapath" and isinstance(value, dict):
-                values[name] = str(store.local_path(value["datastore"], value.get("path", "")))
-            else:
-                values[name] = value
-        return values
-
     def _resolve_inputs(
         self, spec: StepSpec, ti: Any, store: ArtifactStore, workdir: Path, params: dict[str, Any]
     ) -> dict[str, str]:
         paths: dict[str, str] = {}
-        task_ids = self.pipeline.get("task_ids", {})
         for inp in spec.inputs:
-            source = self._input_source(inp, ti, store, task_ids, params)
+            source = self._input_source(inp, ti, store, params)
             if inp.mode == "download":
                 target = (
                     Path(inp.path_on_compute)
@@ -216,16 +230,11 @@ class AmlStepOperator(BaseOperator):
         return paths
 
     def _input_source(
-        self,
-        inp: InputSpec,
-        ti: Any,
-        store: ArtifactStore,
-        task_ids: dict[str, str],
-        params: dict[str, Any],
+        self, inp: InputSpec, ti: Any, store: ArtifactStore, params: dict[str, Any]
     ) -> Path:
         if inp.kind == "pipeline_data":
-            assert inp.producer is not None
-            ref = as_reference(ti.xcom_pull(task_ids=task_ids[inp.producer], key=inp.output))
+            assert inp.producer is not None and inp.output is not None
+            ref = pull_output(ti, self.pipeline, inp.producer, inp.output)
             if ref is None:
                 raise StepFailed(
                     f"input {inp.name!r}: step {inp.producer!r} published no output {inp.output!r}"

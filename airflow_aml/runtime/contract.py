@@ -29,6 +29,8 @@ __all__ = [
     "format_value",
     "render_arguments",
     "step_run_id",
+    "REUSE_XCOM_KEY",
+    "check_task_id",
 ]
 
 ENV_RUN_ID = "AZUREML_RUN_ID"
@@ -40,6 +42,15 @@ ENV_WORKSPACE = "AIRFLOW_AML_WORKSPACE"
 ENV_STEP_NAME = "AIRFLOW_AML_STEP_NAME"
 ENV_DATASETS = "AZUREML_DATASET_ENVIRONMENT_VARS"
 ENV_DATASET_OUTPUTS = "AZUREML_DATASET_FILE_OUTPUTS"
+
+
+# XCom key under which a step's reuse-check sensor publishes its decision.
+REUSE_XCOM_KEY = "aml_reuse"
+
+
+def check_task_id(task_id: str) -> str:
+    """Task id of the reuse-check sensor of step task ``task_id``."""
+    return f"{task_id}__reuse_check"
 
 
 def data_reference_env(name: str) -> str:

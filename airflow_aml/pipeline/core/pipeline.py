@@ -62,6 +62,8 @@ class Pipeline:
     :param default_datastore: datastore for outputs without one (default: the workspace's).
     :param default_source_directory: used by steps without ``source_directory``.
     :param resolve_closure: pull in every step the given ones depend on (v1 default).
+    :param data_aware_reuse: beyond v1: default of the steps' ``data_aware_reuse``
+        (``False``, ``True``/``"stat"`` or ``"digest"``).
     """
 
     def __init__(
@@ -74,6 +76,8 @@ class Pipeline:
         resolve_closure: bool = True,
         _workflow_provider: Any = None,
         _service_endpoint: Any = None,
+        *,
+        data_aware_reuse: bool | str = False,
         **kwargs: Any,
     ):
         unknown = set(kwargs) - {"_allow_continue_on_step_failure"}
@@ -84,6 +88,7 @@ class Pipeline:
         self._default_datastore = default_datastore
         self._default_source_directory = default_source_directory
         self._resolve_closure = resolve_closure
+        self.data_aware_reuse = data_aware_reuse
         self._given: list[PipelineStep] = []
         self._seq_edges: dict[PipelineStep, list[PipelineStep]] = {}
         _flatten(steps, self._given, self._seq_edges)

@@ -20,7 +20,7 @@ from airflow_aml.exceptions import (
     StepRunFailed,
     UserErrorException,
 )
-from airflow_aml.runtime.contract import step_run_id
+from airflow_aml.runtime.contract import REUSE_XCOM_KEY, check_task_id, step_run_id
 from airflow_aml.runtime.record import (
     FILES,
     METRICS,
@@ -227,11 +227,12 @@ class PipelineRun:
         return self.get_tags()
 
     # ---------------------------------------------------------------- steps
-    def _record_dir(self, step: StepSpec) -> Path:
+    def _record_dir(
+        self, step: StepSpec, run_id: str | None = None, task_id: str | None = None
+    ) -> Path:
         spec = self._record["spec"]
-        return self._store.local_path(
-            spec["default_datastore"], f"{run_prefix(self._run_id, step.task_id)}/{RECORD_DIR}"
-        )
+        prefix = run_prefix(run_id or self._run_id, task_id or step.task_id)
+        return self._store.local_path(spec["default_datastore"], f"{prefix}/{RECORD_DIR}")
 
     def get_steps(self) -> list[StepRun]:
         """Step runs of this run, in topological order."""
@@ -320,8 +321,9 @@ class PipelineRun:
             if seen.get(step.name) == st:
                 continue
             seen[step.name] = st
-            print(f"StepRun( {step.name} ) Status: {st}")
-            if st in TERMINAL_STATUSES:
+            reused = f" (reused outputs of run {step.reused_run_id})" if step.is_reused else ""
+            print(f"StepRun( {step.name} ) Status: {st}{reused}")
+            if st in TERMINAL_STATUSES and not reused:
                 out = step.get_stdout_log()
                 if out.strip():
                     print(f"--- {step.name} stdout ---\n{out.rstrip()}")
@@ -395,18 +397,50 @@ class StepRun:
 
     @property
     def _record_dir(self) -> Path:
+        """The run record of the execution behind this step run (the reused one if reused)."""
+        source = (self.reuse_details or {}).get("reused_from")
+        if source:
+            return self._pipeline_run._record_dir(self._step, source["run_id"], source["task_id"])
         return self._pipeline_run._record_dir(self._step)
 
     def _ti(self) -> dict[str, Any] | None:
         pr = self._pipeline_run
         return pr._backend.task_instances(pr._dag_id, pr.id).get(self._step.task_id)
 
+    # ------------------------------------------------------------------ reuse
+    @property
+    def reuse_details(self) -> dict[str, Any] | None:
+        """The reuse check's decision: ``hit``, ``reasons`` (why not reused),
+        ``reused_from`` (run/step whose outputs were reused), ``fingerprint``."""
+        pr = self._pipeline_run
+        return pr._backend.xcom(
+            pr._dag_id, pr.id, check_task_id(self._step.task_id), REUSE_XCOM_KEY
+        )
+
+    @property
+    def is_reused(self) -> bool:
+        """Whether this step reused an earlier execution's outputs."""
+        return bool((self.reuse_details or {}).get("hit"))
+
+    @property
+    def reused_run_id(self) -> str | None:
+        """The pipeline run whose outputs this step reused."""
+        source = (self.reuse_details or {}).get("reused_from") or {}
+        return source.get("run_id")
+
+    def get_reuse_reasons(self) -> list[str]:
+        """Why this step was not reused (empty when it was, or before the check ran)."""
+        details = self.reuse_details or {}
+        return [] if details.get("hit") else list(details.get("reasons", []))
+
     def _status_record(self) -> dict[str, Any]:
         return read_json(self._record_dir / STATUS)
 
     def get_status(self) -> str:
-        """The step's v1 status."""
+        """The step's v1 status (a reused step is ``Finished``, as in SDK v1)."""
         ti = self._ti()
+        if ti and ti["state"] == "skipped" and self.is_reused:
+            return "Finished"
         status = step_status(ti["state"] if ti else None)
         if status not in TERMINAL_STATUSES and self._pipeline_run.get_status() in TERMINAL_STATUSES:
             return "NotStarted" if status == "NotStarted" else "Canceled"
@@ -433,8 +467,22 @@ class StepRun:
 
     @property
     def properties(self) -> dict[str, Any]:
-        """Run properties (step type, git facts of the source folder, ...)."""
-        return read_json(self._record_dir / PROPERTIES) or dict(self._step.properties)
+        """Run properties (step type, git facts of the source folder, reuse facts)."""
+        props = read_json(self._record_dir / PROPERTIES) or dict(self._step.properties)
+        details = self.reuse_details or {}
+        if details.get("hit"):
+            source = details["reused_from"]
+            props.update(
+                {
+                    "azureml.isreused": "true",
+                    "azureml.reusedrunid": step_run_id(source["run_id"], source["task_id"]),
+                    "azureml.reusednodeid": source["task_id"],
+                    "azureml.reusedpipelinerunid": source["run_id"],
+                }
+            )
+        elif details:
+            props["azureml.isreused"] = "false"
+        return props
 
     def get_tags(self) -> dict[str, Any]:
         """Tags set by the script."""
@@ -498,7 +546,9 @@ class StepRun:
         """Where output ``name`` was committed."""
         self.get_output(name)
         pr = self._pipeline_run
-        value = pr._backend.xcom(pr._dag_id, pr.id, self._step.task_id, name)
+        value = pr._backend.xcom(pr._dag_id, pr.id, self._step.task_id, name) or pr._backend.xcom(
+            pr._dag_id, pr.id, check_task_id(self._step.task_id), name
+        )
         if not value:
             raise UserErrorException(
                 f"step {self.name!r} has not produced output {name!r} (status {self.get_status()})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from airflow_aml.exceptions import ValidationError
@@ -33,6 +34,12 @@ class PythonScriptStep(PipelineStep):
     :param allow_reuse: reuse a previous identical execution's outputs.
     :param version: free-form version tag (part of the step identity).
     :param hash_paths: deprecated in v1; the whole source directory is hashed.
+    :param data_aware_reuse: beyond v1: make the *content* of datastore inputs
+        part of the reuse fingerprint, so changed data at an unchanged path is
+        noticed. ``True``/``"stat"`` uses file sizes and modification times,
+        ``"digest"`` hashes the bytes. Default: the pipeline's setting.
+    :param reuse_max_age: beyond v1: reuse only results younger than this
+        (seconds or a ``timedelta``).
     """
 
     _kind = "PythonScriptStep"
@@ -52,6 +59,9 @@ class PythonScriptStep(PipelineStep):
         allow_reuse: bool = True,
         version: str | None = None,
         hash_paths: list[str] | None = None,
+        *,
+        data_aware_reuse: bool | str | None = None,
+        reuse_max_age: float | timedelta | None = None,
     ):
         if not isinstance(script_name, str) or not script_name:
             raise ValidationError(
@@ -75,6 +85,8 @@ class PythonScriptStep(PipelineStep):
         self.allow_reuse = bool(allow_reuse)
         self.version = version
         self.hash_paths = list(hash_paths or [])
+        self.data_aware_reuse = data_aware_reuse
+        self.reuse_max_age = reuse_max_age
         if hash_paths:
             warnings.warn(
                 "Parameter 'hash_paths' is deprecated, will be removed. All files under "

@@ -1,0 +1,87 @@
+"""What step operators and reuse-check sensors share: run options, parameters,
+upstream output references, the run-failed check, the reuse index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_aml.artifacts.reuse_index import ReuseIndex
+from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactReference, ArtifactStore
+from airflow_aml.artifacts.xcom import as_reference
+from airflow_aml.compiler.spec import RESERVED_CONF_KEY
+from airflow_aml.runtime import cancel
+from airflow_aml.runtime.contract import REUSE_XCOM_KEY, check_task_id
+
+__all__ = [
+    "REUSE_XCOM_KEY",
+    "run_options",
+    "ensure_run_not_failed",
+    "resolve_params",
+    "pull_output",
+    "reuse_index",
+    "check_task_id",
+]
+
+def run_options(context: Any) -> dict[str, Any]:
+    """Per-run AML options from the DAG-run conf (``conf["azureml"]``)."""
+    conf = context["dag_run"].conf or {}
+    options = conf.get(RESERVED_CONF_KEY) or {}
+    return options if isinstance(options, dict) else {}
+
+
+def ensure_run_not_failed(
+    ti: Any, run_id: str, options: dict[str, Any], pipeline: dict[str, Any]
+) -> None:
+    """Skip (do not start) when the run was canceled, or when another step failed and
+    ``continue_on_step_failure`` is off (SDK v1 stops a pipeline at its first failure)."""
+    if cancel.cancel_requested():
+        raise AirflowSkipException("not started: the pipeline run was canceled")
+    keep_going = options.get(
+        "continue_on_step_failure", pipeline.get("continue_on_step_failure", False)
+    )
+    if keep_going:
+        return
+    failed = ti.get_ti_count(
+        dag_id=ti.dag_id, run_ids=[run_id], states=["failed", "upstream_failed"]
+    )
+    if failed:
+        raise AirflowSkipException(
+            "not started: another step of this pipeline run failed and "
+            "continue_on_step_failure is off"
+        )
+
+
+def resolve_params(
+    context: Any, store: ArtifactStore, pipeline: dict[str, Any], *, as_paths: bool = True
+) -> dict[str, Any]:
+    """The run's parameter values; DataPath values become local paths if ``as_paths``."""
+    given = context.get("params") or {}
+    values: dict[str, Any] = {}
+    for name, ptype in pipeline.get("parameters", {}).items():
+        value = given.get(name)
+        if as_paths and ptype == "datapath" and isinstance(value, dict):
+            values[name] = str(store.local_path(value["datastore"], value.get("path", "")))
+        else:
+            values[name] = value
+    return values
+
+
+def pull_output(
+    ti: Any, pipeline: dict[str, Any], producer: str, output: str
+) -> ArtifactReference | None:
+    """The reference of ``producer``'s ``output`` in this run: pushed by the step, or by
+    its reuse-check sensor when the step was reused."""
+    task_id = pipeline["task_ids"][producer]
+    ref = as_reference(ti.xcom_pull(task_ids=task_id, key=output))
+    if ref is None:
+        ref = as_reference(ti.xcom_pull(task_ids=check_task_id(task_id), key=output))
+    return ref
+
+
+def reuse_index(store: ArtifactStore, pipeline: dict[str, Any]) -> ReuseIndex:
+    """The reuse index on the pipeline's artifact datastore."""
+    root: Path = store.local_path(pipeline["artifact_datastore"], f"{ARTIFACT_ROOT}/.reuse")
+    return ReuseIndex(root)
