@@ -84,10 +84,7 @@ def explain_miss(
     if previous.get("step") != current.get("step"):
         reasons.append("step kind/name/version changed")
     if previous.get("arguments") != current.get("arguments"):
-        reasons.append(
-            f"arguments changed: {_short(_literal_args(previous))} → "
-            f"{_short(_literal_args(current))}"
-        )
+        reasons.extend(_argument_reasons(_literal_args(previous), _literal_args(current)))
     if previous.get("params") != current.get("params"):
         reasons.append("params changed")
     old_p, new_p = previous.get("parameters", {}), current.get("parameters", {})
@@ -106,6 +103,16 @@ def explain_miss(
     if previous.get("outputs") != current.get("outputs"):
         reasons.append("output port settings changed")
     return reasons or ["fingerprint changed"]
+
+
+def _argument_reasons(old: list[Any], new: list[Any]) -> list[str]:
+    if len(old) != len(new):
+        return [f"arguments changed: {len(old)} → {len(new)} arguments"]
+    return [
+        f"argument {i} {_short(a)} → {_short(b)}"
+        for i, (a, b) in enumerate(zip(old, new, strict=True), start=1)
+        if a != b
+    ]
 
 
 def _literal_args(components: dict[str, Any]) -> list[Any]:

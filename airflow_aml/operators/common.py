@@ -25,6 +25,7 @@ __all__ = [
     "check_task_id",
 ]
 
+
 def run_options(context: Any) -> dict[str, Any]:
     """Per-run AML options from the DAG-run conf (``conf["azureml"]``)."""
     conf = context["dag_run"].conf or {}
