@@ -32,10 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 @pytest.fixture(scope="session")
 def ws():
-    """The session's embedded workspace."""
+    """The session's embedded workspace (its warm runners are stopped at the end)."""
     from airflow_aml.core import Workspace
 
-    return Workspace.from_config(path=str(_HOME))
+    workspace = Workspace.from_config(path=str(_HOME))
+    yield workspace
+    workspace._backend.shutdown()
 
 
 @pytest.fixture

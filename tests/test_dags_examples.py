@@ -19,12 +19,17 @@ def test_dagbag_imports_every_example_without_errors(ws):
     bag = DagBag(dag_folder=str(EXAMPLES))
     assert bag.import_errors == {}
     dag = bag.dags["compare_models"]
-    assert set(dag.task_ids) == {"extract", "train_nb", "train_centroid", "compare"}
+    steps = {"extract", "train_nb", "train_centroid", "compare"}
+    assert set(dag.task_ids) == steps | {f"{s}__reuse_check" for s in steps}
     assert dag.params["pipeline_arg"] == 10
     assert dag.schedule is None or str(dag.schedule) in ("None", "null")
-    compare = dag.get_task("compare")
-    assert compare.upstream_task_ids == {"train_nb", "train_centroid"}
-    assert dag.get_task("extract").downstream_task_ids == {"train_nb", "train_centroid"}
+    check = dag.get_task("compare__reuse_check")
+    assert check.upstream_task_ids == {"train_nb", "train_centroid"}
+    assert dag.get_task("compare").upstream_task_ids == {"compare__reuse_check"}
+    assert dag.get_task("extract").downstream_task_ids == {
+        "train_nb__reuse_check",
+        "train_centroid__reuse_check",
+    }
 
 
 def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, monkeypatch):
@@ -47,7 +52,7 @@ def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, m
     bag = DagBag(dag_folder=str(EXAMPLES / "airflow_aml_loader.py"))
     assert bag.import_errors == {}
     assert "loader_check" in bag.dags  # the broken spec did not hide the good one
-    assert bag.dags["loader_check"].task_ids == ["a"]
+    assert sorted(bag.dags["loader_check"].task_ids) == ["a", "a__reuse_check"]
 
 
 @pytest.mark.e2e

@@ -1,21 +1,18 @@
 """The embedded backend: runs pipelines on a local Airflow home, no server needed.
 
 ``submit`` freezes the spec and source snapshots into the workspace
-registry and starts a runner process (``airflow_aml.backends.embedded_runner``)
-that runs the DAG with Airflow's own ``dag.test()`` loop against the
-home's SQLite metadata DB. Reads (states, XComs) go to that DB read-only;
-outputs, metrics and logs come from the artifact store.
+registry and queues the run for a warm runner process
+(:mod:`airflow_aml.backends.runner_pool`) that runs the DAG with Airflow's
+own ``dag.test()`` loop against the home's SQLite metadata DB. Reads
+(states, XComs) go to that DB read-only; outputs, metrics and logs come from
+the artifact store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
 from airflow_aml.backends.airflow_home import airflow_env, prepare_home
+from airflow_aml.backends.runner_pool import RunnerPool
 from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
 from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.exceptions import RunNotFound
@@ -43,6 +41,7 @@ class EmbeddedBackend:
         self.airflow_home = workspace.airflow_home
         self.registry = workspace.home / "registry"
         self.runs_dir = self.registry / "runs"
+        self._pool = RunnerPool(self.registry, airflow_env(self.airflow_home, self.registry))
 
     # ----------------------------------------------------------------- submit
     def submit(
@@ -82,26 +81,7 @@ class EmbeddedBackend:
                 }
             ),
         )
-        log = open(self.runs_dir / f"{run_id}.log", "wb")  # noqa: SIM115 - handed to the child
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argument list
-                [
-                    sys.executable,
-                    "-m",
-                    "airflow_aml.backends.embedded_runner",
-                    str(self._run_file(run_id)),
-                ],
-                env=airflow_env(self.airflow_home, self.registry),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        atomic_write_text(self.runs_dir / f"{run_id}.pid", str(proc.pid))
-        self._children = getattr(self, "_children", {})
-        self._children[run_id] = proc
+        self._pool.enqueue(run_id, self._run_file(run_id))
         return run_id
 
     # ------------------------------------------------------------------ reads
@@ -187,20 +167,22 @@ class EmbeddedBackend:
         }
 
     def _alive(self, run_id: str) -> bool:
-        child = getattr(self, "_children", {}).get(run_id)
-        if child is not None:
-            return child.poll() is None
-        try:
-            pid = int((self.runs_dir / f"{run_id}.pid").read_text())
-        except (FileNotFoundError, ValueError):
+        """Whether ``run_id`` is queued or being run by a live runner."""
+        if (self.runs_dir / f"{run_id}.done").exists():
             return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
+        if self._pool.is_pending(run_id):
+            self._pool.ensure_runners()  # self-healing: a runner died or went idle-exit
             return True
-        return not (self.runs_dir / f"{run_id}.done").exists()
+        if self._pool.running(run_id):
+            return True
+        # Just taken: the runner marks itself busy right after taking the job.
+        time.sleep(0.2)
+        done = (self.runs_dir / f"{run_id}.done").exists()
+        return self._pool.running(run_id) and not done
+
+    def shutdown(self) -> None:
+        """Stop this workspace's warm runner processes (they also exit when idle)."""
+        self._pool.stop_all()
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         """The Airflow task log of one try, if the home keeps one."""
@@ -223,8 +205,3 @@ class EmbeddedBackend:
     def cancel(self, run_id: str) -> None:
         """Ask the runner to stop: running scripts are killed, pending steps skipped."""
         atomic_write_text(self.runs_dir / f"{run_id}.canceled", str(time.time()))
-        if not self._alive(run_id):
-            return
-        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-            pid = int((self.runs_dir / f"{run_id}.pid").read_text())
-            os.kill(pid, signal.SIGTERM)

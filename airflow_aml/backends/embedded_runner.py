@@ -1,27 +1,37 @@
-"""Runner process of the embedded backend: one pipeline run, by Airflow's own loop.
+"""Runner process of the embedded backend: runs queued pipeline runs with Airflow's own loop.
 
-Started by :class:`EmbeddedBackend.submit` as
-``python -m airflow_aml.backends.embedded_runner <run file>`` with
-``AIRFLOW_HOME`` pointing at the workspace's Airflow home. It migrates the
-DB on first use, renders the frozen spec as a DAG, and runs it with
-``dag.test()`` under the run id chosen at submit. SIGTERM cancels the run.
+``python -m airflow_aml.backends.embedded_runner --serve <registry>`` is
+started on demand by :class:`~airflow_aml.backends.runner_pool.RunnerPool`
+with ``AIRFLOW_HOME`` pointing at the workspace's Airflow home. It takes a
+runner slot, migrates the DB on first use, then takes queued runs one at a
+time: renders the frozen spec as a DAG and runs it with ``dag.test()`` under
+the run id chosen at submit, writing the run's console output to
+``runs/<run_id>.log``. It stays warm between runs and exits when idle.
+A ``runs/<run_id>.canceled`` marker cancels the current run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from airflow_aml.backends.runner_pool import IDLE_SECONDS, RunnerPool
 from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.runtime import cancel
 
-__all__ = ["run_pipeline", "main"]
+__all__ = ["run_pipeline", "serve", "main"]
+
+_MAX_RUNS_PER_PROCESS = 200
 
 
 def _ensure_pools(spec: Any) -> None:
@@ -52,36 +62,112 @@ def run_pipeline(spec: Any, run_id: str, conf: dict[str, Any]) -> str:
     return str(dr.state)
 
 
-def main(argv: list[str]) -> int:
-    """Entry point: ``embedded_runner <run file>``."""
-    run_file = Path(argv[0])
-    record = json.loads(run_file.read_text(encoding="utf-8"))
-    run_id = record["run_id"]
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr (file descriptors too) to ``path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _watch_cancel(marker: Path, done: threading.Event) -> None:
+    while not done.wait(0.2):
+        if marker.exists():
+            cancel.request_cancel()
+            return
+
+
+def run_job(run_file: Path) -> None:
+    """Run one queued run, recording ``.done`` (and ``.error`` when it could not run)."""
+    from airflow_aml.compiler.spec import PipelineSpec
+
     base = run_file.with_suffix("")
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch_cancel, args=(Path(f"{base}.canceled"), done), daemon=True
+    )
+    watcher.start()
+    try:
+        with _output_to(Path(f"{base}.log")):
+            try:
+                record = json.loads(run_file.read_text(encoding="utf-8"))
+                if Path(f"{base}.canceled").exists():
+                    raise RuntimeError("the run was canceled before it started")
+                state = run_pipeline(
+                    PipelineSpec.from_json(record["spec"]), record["run_id"], record["conf"]
+                )
+            except Exception as exc:  # report why, so the client never waits forever
+                atomic_write_text(
+                    Path(f"{base}.error"),
+                    f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}",
+                )
+                state = "error"
+        atomic_write_text(Path(f"{base}.done"), state)
+    finally:
+        done.set()
+        watcher.join()
+        cancel.reset()
 
-    def on_term(signum: int, frame: Any) -> None:
-        cancel.request_cancel()
 
-    signal.signal(signal.SIGTERM, on_term)
+def serve(registry: Path) -> int:
+    """Serve queued runs until idle for ``IDLE_SECONDS``."""
+    pool = RunnerPool(registry)
+    claimed = pool.acquire_slot()
+    if claimed is None:
+        return 0  # enough runners already
+    slot, _lock = claimed
+    pool.set_state(slot, "starting")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         from airflow.configuration import conf as airflow_conf
 
         from airflow_aml.backends.airflow_home import ensure_database
         from airflow_aml.backends.task_logs import install as install_task_logs
-        from airflow_aml.compiler.spec import PipelineSpec
 
         ensure_database(Path(os.environ["AIRFLOW_HOME"]))
         install_task_logs(airflow_conf.get("logging", "base_log_folder"))
-        spec = PipelineSpec.from_json(record["spec"])
-        state = run_pipeline(spec, run_id, record["conf"])
-    except BaseException as exc:  # report why, so the client never waits forever
-        atomic_write_text(
-            Path(f"{base}.error"), f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
-        )
-        atomic_write_text(Path(f"{base}.done"), "error")
-        return 1
-    atomic_write_text(Path(f"{base}.done"), state)
+        pool.set_state(slot, "idle")
+        idle_since, runs = time.monotonic(), 0
+        while not stop.is_set() and runs < _MAX_RUNS_PER_PROCESS:
+            run_file = pool.take(slot)
+            if run_file is None:
+                if time.monotonic() - idle_since > IDLE_SECONDS:
+                    break
+                stop.wait(0.1)
+                continue
+            pool.set_state(slot, "busy", run_file.stem)
+            run_job(run_file)
+            runs += 1
+            pool.set_state(slot, "idle")
+            idle_since = time.monotonic()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            (pool.root / f"slot-{slot}.json").unlink()
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``embedded_runner --serve <registry>``."""
+    if len(argv) != 2 or argv[0] != "--serve":
+        print(
+            "usage: python -m airflow_aml.backends.embedded_runner --serve <registry>",
+            file=sys.stderr,
+        )
+        return 2
+    return serve(Path(argv[1]))
 
 
 if __name__ == "__main__":

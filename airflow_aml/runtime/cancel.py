@@ -12,7 +12,7 @@ import signal
 import subprocess
 import threading
 
-__all__ = ["request_cancel", "cancel_requested", "track", "untrack"]
+__all__ = ["request_cancel", "cancel_requested", "track", "untrack", "reset"]
 
 _lock = threading.Lock()
 _procs: set[subprocess.Popen[bytes]] = set()
@@ -47,3 +47,8 @@ def request_cancel() -> None:
         if p.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGTERM)
+
+
+def reset() -> None:
+    """Forget a cancel request (a warm runner process moves on to its next run)."""
+    _requested.clear()

@@ -1,0 +1,156 @@
+"""The embedded backend's runner pool: a job queue and warm runner processes.
+
+``submit`` puts a job in ``registry/runners/queue``; runner processes
+(``python -m airflow_aml.backends.embedded_runner --serve``) take jobs one at
+a time and stay warm between runs (Airflow imported, in-process execution API
+up), so a run after the first starts in a fraction of a second. They are
+started on demand, at most :data:`MAX_RUNNERS` at once (one slot lock each),
+and exit after :data:`IDLE_SECONDS` without work: nothing to start or stop
+by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from airflow_aml.core._jsonstore import atomic_write_text
+
+__all__ = ["RunnerPool", "MAX_RUNNERS", "IDLE_SECONDS"]
+
+MAX_RUNNERS = max(2, os.cpu_count() or 2)
+IDLE_SECONDS = 120.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunnerPool:
+    """Queue and runner slots under ``registry/runners``."""
+
+    # Runners started by this process, so stop_all also reaches one still starting up.
+    _spawned: dict[str, list[subprocess.Popen[bytes]]] = {}
+
+    def __init__(self, registry: Path, env: dict[str, str] | None = None):
+        self.root = registry / "runners"
+        self.queue = self.root / "queue"
+        self.env = env
+
+    # ------------------------------------------------------------------- jobs
+    def enqueue(self, run_id: str, run_file: Path) -> None:
+        """Queue a run and make sure a runner will take it."""
+        self.queue.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.queue / f"{time.time_ns()}-{run_id}.job", str(run_file))
+        self.ensure_runners()
+
+    def pending(self) -> list[Path]:
+        """Jobs not taken yet, oldest first."""
+        return sorted(self.queue.glob("*.job")) if self.queue.is_dir() else []
+
+    def is_pending(self, run_id: str) -> bool:
+        """Whether ``run_id`` waits in the queue."""
+        return any(p.name.endswith(f"-{run_id}.job") for p in self.pending())
+
+    def take(self, slot: int) -> Path | None:
+        """Take the oldest job for runner ``slot`` (atomic rename; one taker wins)."""
+        for job in self.pending():
+            taken = job.with_name(f"{job.name}.{slot}")
+            try:
+                os.rename(job, taken)
+            except FileNotFoundError:
+                continue  # another runner took it
+            run_file = Path(taken.read_text(encoding="utf-8"))
+            taken.unlink()
+            return run_file
+        return None
+
+    # ------------------------------------------------------------------ slots
+    def slot_state(self, slot: int) -> dict[str, Any] | None:
+        """State written by the runner holding ``slot`` (None if the slot is free)."""
+        try:
+            state = json.loads((self.root / f"slot-{slot}.json").read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return state if _pid_alive(int(state.get("pid", 0))) else None
+
+    def live_runners(self) -> list[dict[str, Any]]:
+        """States of live runners."""
+        return [s for s in (self.slot_state(i) for i in range(MAX_RUNNERS)) if s]
+
+    def running(self, run_id: str) -> bool:
+        """Whether a live runner is executing ``run_id`` now."""
+        return any(s.get("run_id") == run_id for s in self.live_runners())
+
+    def ensure_runners(self) -> None:
+        """Start runners while queued jobs outnumber idle runners (up to the cap)."""
+        live = self.live_runners()
+        idle = sum(1 for s in live if s.get("state") in ("idle", "starting"))
+        missing = min(len(self.pending()) - idle, MAX_RUNNERS - len(live))
+        for _ in range(max(0, missing)):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "runner.log", "ab") as log:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argument list
+                [
+                    sys.executable,
+                    "-m",
+                    "airflow_aml.backends.embedded_runner",
+                    "--serve",
+                    str(self.root.parent),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._spawned.setdefault(str(self.root), []).append(proc)
+
+    def acquire_slot(self) -> tuple[int, Any] | None:
+        """For a runner: lock a free slot; returns (slot, open lock file) or None."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for slot in range(MAX_RUNNERS):
+            fh = open(self.root / f"slot-{slot}.lock", "a+")  # noqa: SIM115 - held for life
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                continue
+            return slot, fh
+        return None
+
+    def set_state(self, slot: int, state: str, run_id: str | None = None) -> None:
+        """For a runner: publish its state."""
+        atomic_write_text(
+            self.root / f"slot-{slot}.json",
+            json.dumps(
+                {"pid": os.getpid(), "state": state, "run_id": run_id, "since": time.time()}
+            ),
+        )
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        """Stop every live runner (used by tests and tools)."""
+        pids = {int(s["pid"]) for s in self.live_runners()}
+        pids |= {p.pid for p in self._spawned.pop(str(self.root), []) if p.poll() is None}
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+        deadline = time.monotonic() + timeout
+        while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
