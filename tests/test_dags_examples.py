@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_aml.backends.runner_pool import RunnerPool
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "dags_examples"
 
@@ -60,14 +62,17 @@ def test_demo_main_job_runs_end_to_end(tmp_path):
     """The README's main job: the compare-models pipeline on a fresh embedded home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
     env["AIRFLOW_AML_HOME"] = str(tmp_path / "home")
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "compare_models" / "run.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    try:
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLES / "compare_models" / "run.py")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:  # the demo leaves warm runners behind (they exit when idle): stop them now
+        RunnerPool(tmp_path / "home" / "registry").stop_all(timeout=5)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "PipelineRun Status: Finished" in out.stdout
     assert "Best model:" in out.stdout

@@ -130,7 +130,11 @@ def serve(registry: Path) -> int:
     slot, _lock = claimed
     pool.set_state(slot, "starting")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_term(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         from airflow.configuration import conf as airflow_conf
 
@@ -142,6 +146,8 @@ def serve(registry: Path) -> int:
         pool.set_state(slot, "idle")
         idle_since, runs = time.monotonic(), 0
         while not stop.is_set() and runs < _MAX_RUNS_PER_PROCESS:
+            # Airflow's task runner installs its own handlers during a run: take SIGTERM back.
+            signal.signal(signal.SIGTERM, on_term)
             run_file = pool.take(slot)
             if run_file is None:
                 if time.monotonic() - idle_since > IDLE_SECONDS:

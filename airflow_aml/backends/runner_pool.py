@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,13 +31,18 @@ IDLE_SECONDS = 120.0
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class RunnerPool:
@@ -145,12 +151,25 @@ class RunnerPool:
         )
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """Stop every live runner (used by tests and tools)."""
+        """Stop every live runner (used by tests and tools).
+
+        SIGTERM first (a runner finishes nothing half-way: it exits between runs);
+        SIGKILL for any still alive after ``timeout`` (e.g. one that got SIGTERM
+        while Airflow's own handler was installed during a run).
+        """
         pids = {int(s["pid"]) for s in self.live_runners()}
-        pids |= {p.pid for p in self._spawned.pop(str(self.root), []) if p.poll() is None}
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 15)
-        deadline = time.monotonic() + timeout
-        while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        spawned = self._spawned.pop(str(self.root), [])
+        pids |= {p.pid for p in spawned if p.poll() is None}
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + timeout
+            while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            pids = {p for p in pids if _pid_alive(p)}
+            if not pids:
+                break
+        for proc in spawned:  # reap our own children
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1)
