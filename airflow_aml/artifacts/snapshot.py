@@ -9,6 +9,7 @@ File digests are cached by (path, size, mtime, inode) across processes
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ import pathspec
 import xxhash
 
 from airflow_aml.artifacts.digest_cache import default_cache, hash_file
-from airflow_aml.core._jsonstore import file_lock
+from airflow_aml.core._jsonstore import atomic_write_text, file_lock
 from airflow_aml.exceptions import UserErrorException
 
-__all__ = ["Snapshot", "take_snapshot", "materialise", "ALWAYS_IGNORED"]
+__all__ = ["Snapshot", "take_snapshot", "materialise", "manifest_path", "ALWAYS_IGNORED"]
 
 ALWAYS_IGNORED = (".git/", "__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".amlignore.lock")
 
@@ -115,5 +116,16 @@ def materialise(snapshot: Snapshot, store: Path) -> Path:
                     f"{src / rel} changed while the pipeline was being submitted; submit again"
                 )
         tmp.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            manifest_path(target),
+            json.dumps(
+                dict(zip(snapshot.files, snapshot.file_digests, strict=True)), sort_keys=True
+            ),
+        )
         os.replace(tmp, target)
     return target
+
+
+def manifest_path(frozen: Path) -> Path:
+    """Where :func:`materialise` keeps the file list of a frozen snapshot folder."""
+    return frozen.with_name(f"{frozen.name}.manifest.json")

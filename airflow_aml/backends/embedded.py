@@ -60,6 +60,7 @@ class EmbeddedBackend:
                 **{
                     **s.__dict__,
                     "source_directory": frozen.get(s.source_directory, s.source_directory),
+                    "source_frozen": s.source_directory in frozen,
                 }
             )
             for s in spec.steps

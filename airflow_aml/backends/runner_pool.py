@@ -28,6 +28,8 @@ __all__ = ["RunnerPool", "MAX_RUNNERS", "IDLE_SECONDS"]
 
 MAX_RUNNERS = max(2, os.cpu_count() or 2)
 IDLE_SECONDS = 120.0
+WAIT_BEFORE_SPAWN = 1.0
+SPAWN_COOLDOWN = 10.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -102,12 +104,34 @@ class RunnerPool:
         return any(s.get("run_id") == run_id for s in self.live_runners())
 
     def ensure_runners(self) -> None:
-        """Start runners while queued jobs outnumber idle runners (up to the cap)."""
+        """Start a runner when a queued job has none to take it.
+
+        Always when no runner is alive; otherwise only once the oldest job has
+        waited :data:`WAIT_BEFORE_SPAWN` seconds (a busy warm runner is usually
+        free sooner than a new one is warm, and a starting runner steals CPU
+        from running steps). At most one start per :data:`SPAWN_COOLDOWN`.
+        """
+        pending = self.pending()
+        if not pending:
+            return
         live = self.live_runners()
-        idle = sum(1 for s in live if s.get("state") in ("idle", "starting"))
-        missing = min(len(self.pending()) - idle, MAX_RUNNERS - len(live))
-        for _ in range(max(0, missing)):
-            self._spawn()
+        if len(live) >= MAX_RUNNERS:
+            return
+        if live:
+            try:
+                waited = time.time() - pending[0].stat().st_mtime
+            except FileNotFoundError:
+                return
+            if waited < WAIT_BEFORE_SPAWN:
+                return
+        marker = self.root / "spawned_at"
+        try:
+            if time.time() - marker.stat().st_mtime < SPAWN_COOLDOWN:
+                return
+        except FileNotFoundError:
+            pass
+        atomic_write_text(marker, str(time.time()))
+        self._spawn()
 
     def _spawn(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,9 @@ class StepSpec:
     # identity of datastore inputs, and the maximum age (seconds) of a reusable result.
     data_aware: str = ""
     reuse_max_age: float | None = None
+    # True when source_directory is a frozen, content-addressed snapshot (submit);
+    # False for a live folder (a pipeline rendered by ``as_dag`` in a DAG file).
+    source_frozen: bool = False
 
     @classmethod
     def from_json(cls, s: dict[str, Any]) -> StepSpec:

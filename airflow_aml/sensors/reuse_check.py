@@ -15,6 +15,8 @@ and looks it up in the reuse index:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +28,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_components
 from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex
-from airflow_aml.artifacts.snapshot import take_snapshot
+from airflow_aml.artifacts.snapshot import manifest_path, take_snapshot
 from airflow_aml.artifacts.store import (
     ArtifactReference,
     ArtifactStore,
@@ -201,7 +203,14 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
         return state in _FINISHED
 
     def _source_digest(self, spec: StepSpec, index: ReuseIndex) -> str:
+        """The digest of the code the step will run (and keep its file list for diffs)."""
         folder = Path(spec.source_directory)
+        if spec.source_frozen:  # content-addressed at submit: nothing to re-hash
+            if index.manifest(spec.source_digest) is None:
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    files = json.loads(manifest_path(folder).read_text(encoding="utf-8"))
+                    index.save_manifest(spec.source_digest, files)
+            return spec.source_digest
         if not folder.is_dir():
             return spec.source_digest
         snap = take_snapshot(folder)

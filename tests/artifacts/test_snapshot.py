@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from airflow_aml.artifacts.snapshot import materialise, take_snapshot
+from airflow_aml.artifacts.snapshot import manifest_path, materialise, take_snapshot
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -175,8 +176,10 @@ def test_materialise_is_idempotent(src, tmp_path):
     assert second == first
     assert _tree(second) == before
     # Only the snapshot folder is visible: no half-written temporary copies.
-    visible = [p.name for p in store.iterdir() if not p.name.startswith(".")]
-    assert visible == [snap.digest]
+    visible = sorted(p.name for p in store.iterdir() if not p.name.startswith("."))
+    assert visible == [snap.digest, f"{snap.digest}.manifest.json"]
+    manifest = json.loads(manifest_path(first).read_text(encoding="utf-8"))
+    assert manifest == dict(zip(snap.files, snap.file_digests, strict=True))
     assert not any(p.name.endswith(".tmp") for p in store.iterdir())
 
 

@@ -45,6 +45,14 @@ __all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference"]
 _POLL_SECONDS = 0.5
 
 
+def _poll_intervals() -> Any:
+    """Polling pauses: quick at first (short runs end quickly), then every 0.5 s."""
+    pause = 0.05
+    while True:
+        yield pause
+        pause = min(_POLL_SECONDS, pause * 1.5)
+
+
 class PortDataReference:
     """A committed output of a step run: datastore + path; can be downloaded."""
 
@@ -297,7 +305,7 @@ class PipelineRun:
             print(
                 f"Link to Airflow UI: http://127.0.0.1:8080/dags/{self._dag_id}/runs/{self._run_id}"
             )
-        status = self.get_status()
+        pauses = _poll_intervals()
         while True:
             status = self.get_status()
             if show_output:
@@ -308,7 +316,7 @@ class PipelineRun:
                 if show_output:
                     print(f"Timed out after {timeout_seconds}s; status: {status}")
                 return status
-            time.sleep(_POLL_SECONDS)
+            time.sleep(next(pauses))
         if show_output:
             print(f"\nPipelineRun Execution Summary\n{'=' * 29}\nPipelineRun Status: {status}")
         if status == "Failed" and raise_on_error:
@@ -583,10 +591,11 @@ class StepRun:
     ) -> str:
         """Wait for this step to end; return its status."""
         deadline = time.monotonic() + timeout_seconds
+        pauses = _poll_intervals()
         while (status := self.get_status()) not in TERMINAL_STATUSES:
             if time.monotonic() > deadline:
                 return status
-            time.sleep(_POLL_SECONDS)
+            time.sleep(next(pauses))
         if status == "Failed" and raise_on_error:
             tail = self._status_record().get("stderr_tail") or ""
             raise StepRunFailed(
