@@ -34,6 +34,29 @@ def operator_class_for(kind: str) -> type:
     raise ValueError(f"no operator for step kind {kind!r}")
 
 
+def output_asset(dag_id: str, step: StepSpec, output: str) -> Any:
+    """The Airflow asset of one output port of a step (the same for every run).
+
+    Each run that produces the output (or reuses it) emits an asset event whose
+    ``extra`` is the output's artifact reference, so DAGs scheduled on the
+    asset see every new version, computed or reused.
+    """
+    from airflow.sdk import Asset
+
+    return Asset(
+        name=f"aml.{dag_id}.{step.task_id}.{output}",
+        uri=f"x-aml://{dag_id}/{step.task_id}/{output}",
+        group="airflow-aml",
+    )
+
+
+def reuse_alias(dag_id: str, step: StepSpec) -> Any:
+    """The asset alias through which a reuse check emits events for reused outputs."""
+    from airflow.sdk import AssetAlias
+
+    return AssetAlias(name=f"aml.{dag_id}.{step.task_id}.reused", group="airflow-aml")
+
+
 def _check_display(step: StepSpec) -> str:
     return f"{step.name} · reuse check"
 
@@ -109,6 +132,7 @@ def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
                 pipeline=ctx,
                 step_task_id=step.task_id,
                 trigger_rule="none_failed",
+                outlets=[reuse_alias(spec.dag_id, step)] if step.outputs else [],
             )
             op_cls = operator_class_for(step.kind)
             tasks[step.name] = op_cls(
@@ -118,6 +142,7 @@ def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
                 step=step_json,
                 pipeline=ctx,
                 trigger_rule="all_success",
+                outlets=[output_asset(spec.dag_id, step, o.name) for o in step.outputs],
                 **extra,
             )
             checks[step.name] >> tasks[step.name]

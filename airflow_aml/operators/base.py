@@ -53,6 +53,11 @@ class StepFailed(Exception):
         )
 
 
+def ti_dag_id(context: Any) -> str:
+    """The DAG id of the running task."""
+    return str(context["ti"].dag_id)
+
+
 class _Heartbeat:
     """Keeps a reuse claim fresh while the step runs (others wait instead of recomputing)."""
 
@@ -180,6 +185,7 @@ class AmlStepOperator(BaseOperator):
             )
             for name, ref in refs.items():
                 ti.xcom_push(key=name, value=ref.to_json())
+            self._annotate_asset_events(context, spec, refs)
             if fp:
                 index.record(
                     {
@@ -203,6 +209,16 @@ class AmlStepOperator(BaseOperator):
             shutil.rmtree(workdir, ignore_errors=True)
 
     # ----------------------------------------------------------- helpers
+    def _annotate_asset_events(self, context: Any, spec: StepSpec, refs: dict[str, Any]) -> None:
+        """Put each output's reference in the ``extra`` of its asset event."""
+        from airflow_aml.compiler.render import output_asset
+
+        events = context.get("outlet_events")
+        if events is None:
+            return
+        for name, ref in refs.items():
+            events[output_asset(ti_dag_id(context), spec, name)].extra = ref.to_json()
+
     def _resolve_inputs(
         self, spec: StepSpec, ti: Any, store: ArtifactStore, workdir: Path, params: dict[str, Any]
     ) -> dict[str, str]:

@@ -106,14 +106,14 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
 
         forced = self._forced_miss(spec, options)
         if forced:
-            return self._decide(ti, fp, components, hit=None, reasons=[forced], claimed=False)
+            return self._decide(context, fp, components, hit=None, reasons=[forced], claimed=False)
 
         reasons: list[str] = []
         entry = index.lookup(fp)
         if entry is not None:
             problem = self._unusable(entry, spec, store)
             if problem is None:
-                return self._decide(ti, fp, components, hit=entry, reasons=[], claimed=False)
+                return self._decide(context, fp, components, hit=entry, reasons=[], claimed=False)
             reasons.append(problem)
             if "deleted" in problem or "altered" in problem:
                 index.forget(fp)
@@ -146,7 +146,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
         entry = index.lookup(fp)
         if entry is not None and self._unusable(entry, spec, store) is None:
             index.release(fp, owner)
-            return self._decide(ti, fp, components, hit=entry, reasons=[], claimed=False)
+            return self._decide(context, fp, components, hit=entry, reasons=[], claimed=False)
         latest = index.latest(ti.dag_id, spec.task_id)
         if not reasons or latest is None or latest.get("fingerprint") != fp:
             previous = latest.get("components") if latest else None
@@ -156,7 +156,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
                 else None
             )
             reasons += explain_miss(previous, components, source_diff=diff)
-        return self._decide(ti, fp, components, hit=None, reasons=reasons, claimed=True)
+        return self._decide(context, fp, components, hit=None, reasons=reasons, claimed=True)
 
     # ---------------------------------------------------------------- pieces
     def _forced_miss(self, spec: StepSpec, options: dict[str, Any]) -> str | None:
@@ -252,9 +252,26 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
                 identity["content"] = tree_signature(local)[0]
         return identity
 
+    def _emit_reused_asset_events(
+        self, context: Any, hit: dict[str, Any], source: dict[str, Any]
+    ) -> None:
+        """Reused outputs are new versions for this run: emit their asset events here."""
+        from airflow_aml.compiler.render import output_asset, reuse_alias
+
+        events = context.get("outlet_events")
+        if events is None:
+            return
+        spec = StepSpec.from_json(self.step)
+        dag_id = str(context["ti"].dag_id)
+        alias_events = events[reuse_alias(dag_id, spec)]
+        for name, data in hit.get("outputs", {}).items():
+            alias_events.add(
+                output_asset(dag_id, spec, name), extra={**data, "reused_from": source}
+            )
+
     def _decide(
         self,
-        ti: Any,
+        context: Any,
         fp: str,
         components: dict[str, Any],
         *,
@@ -262,6 +279,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
         reasons: list[str],
         claimed: bool,
     ) -> bool:
+        ti = context["ti"]
         decision: dict[str, Any] = {
             "fingerprint": fp,
             "components": components,
@@ -276,6 +294,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
             decision["reused_from"] = source
             for name, data in hit.get("outputs", {}).items():
                 ti.xcom_push(key=name, value=data)
+            self._emit_reused_asset_events(context, hit, source)
             note = (
                 f"Reused: outputs come from step {source['step']!r} of run "
                 f"{source['run_id']} (experiment {source['dag_id']}); fingerprint {fp}"

@@ -268,3 +268,34 @@ def test_two_identical_runs_started_together_execute_once(project):
     reused = [r.find_step_run("train")[0].is_reused for r in runs]
     assert sorted(reused) == [False, True]
     assert project.report(runs[0]) == project.report(runs[1]) == "full: v1 n=3 lr=77"
+
+
+def _asset_events(ws, run_id: str) -> dict[str, tuple[str, dict]]:
+    """Asset events of one run from the metadata DB: asset name -> (source task, extra)."""
+    import json
+    import sqlite3
+
+    db = sqlite3.connect(ws.airflow_home / "airflow.db")
+    rows = db.execute(
+        "SELECT a.name, e.source_task_id, e.extra FROM asset_event e JOIN asset a "
+        "ON a.id = e.asset_id WHERE e.source_run_id = ?", (run_id,)).fetchall()
+    db.close()
+    return {name: (task, json.loads(extra)) for name, task, extra in rows}
+
+
+def test_asset_events_come_from_the_step_or_from_its_reuse(project):
+    first, _ = project.run()
+    second, executed = project.run()
+    assert executed == []
+    exp = project.experiment
+    computed, reused = _asset_events(project.ws, first.id), _asset_events(project.ws, second.id)
+    names = {f"aml.{exp}.{t}.{o}" for t, o in
+             (("extract", "words"), ("train", "model"), ("compare", "report"))}
+    assert set(computed) == set(reused) == names
+    task, extra = computed[f"aml.{exp}.train.model"]
+    assert task == "train"
+    assert extra["path"] == f"azureml/{first.id}/train/model"
+    task, extra = reused[f"aml.{exp}.train.model"]
+    assert task == "train__reuse_check"
+    assert extra["path"] == f"azureml/{first.id}/train/model"
+    assert extra["reused_from"]["run_id"] == first.id
