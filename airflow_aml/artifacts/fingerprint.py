@@ -2,7 +2,8 @@
 
 A fingerprint is the hash of named *components* (DESIGN §5): step kind, name
 and version; source snapshot; script and argument structure with literal
-values; resolved parameter values; input identities; run configuration and
+values; resolved parameter values; input identities; run configuration, the
+worker's Python version (the step's environment on a local worker) and
 compute; output port settings. Each component is kept with the reuse index
 entry, so a miss can be explained component by component.
 
@@ -15,6 +16,7 @@ consumers' fingerprints, and one that wrote identical bytes does not.
 from __future__ import annotations
 
 import json
+import platform
 from typing import Any
 
 import xxhash
@@ -51,6 +53,7 @@ def step_components(
         "parameters": {name: parameters.get(name) for name in sorted(used)},
         "inputs": {name: input_identities[name] for name in sorted(input_identities)},
         "runconfig": step.runconfig,
+        "environment": {"python": platform.python_version()},
         "compute": step.compute,
         "outputs": [[o.name, o.datastore, o.mode, o.is_directory] for o in step.outputs],
     }
@@ -97,6 +100,11 @@ def explain_miss(
     for name in sorted(set(old_i) | set(new_i)):
         if old_i.get(name) != new_i.get(name):
             reasons.append(_input_reason(name, old_i.get(name), new_i.get(name)))
+    if previous.get("environment") != current.get("environment"):
+        reasons.append(
+            f"environment changed: {_short(previous.get('environment'))} → "
+            f"{_short(current.get('environment'))}"
+        )
     for key in ("runconfig", "compute"):
         if previous.get(key) != current.get(key):
             reasons.append(f"{key} changed")

@@ -267,3 +267,25 @@ def test_cancel_stops_the_running_script(ws, make_source, experiment_name, tmp_p
     )
     assert time.monotonic() - started < 30
     assert not marker.exists()
+
+
+def test_failed_reuse_check_fails_its_step_with_the_reason(
+    ws, make_source, experiment_name, tmp_path
+):
+    from airflow_aml.core import Datastore
+
+    store = Datastore.register_local_folder(
+        ws, f"broken_{tmp_path.name}"[:60], str(tmp_path / "store")
+    )
+    # The reuse index cannot be created: its folder is taken by a file.
+    (tmp_path / "store" / "azureml").mkdir(parents=True)
+    (tmp_path / "store" / "azureml" / ".reuse").write_text("not a folder")
+    src = make_source({"ok.py": OK}, name="ok")
+    step = PythonScriptStep("ok.py", name="guarded", source_directory=str(src))
+    run = Experiment(ws, experiment_name).submit(Pipeline(ws, [step], default_datastore=store))
+    with pytest.raises(StepRunFailed) as exc:
+        run.wait_for_completion(show_output=False, timeout_seconds=300)
+    assert exc.value.step_name == "guarded"
+    assert "the reuse check of step 'guarded' failed" in str(exc.value)
+    assert "NotADirectoryError" in str(exc.value) or "Not a directory" in str(exc.value)
+    assert run.find_step_run("guarded")[0].get_status() == "Failed"

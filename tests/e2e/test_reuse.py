@@ -278,7 +278,9 @@ def _asset_events(ws, run_id: str) -> dict[str, tuple[str, dict]]:
     db = sqlite3.connect(ws.airflow_home / "airflow.db")
     rows = db.execute(
         "SELECT a.name, e.source_task_id, e.extra FROM asset_event e JOIN asset a "
-        "ON a.id = e.asset_id WHERE e.source_run_id = ?", (run_id,)).fetchall()
+        "ON a.id = e.asset_id WHERE e.source_run_id = ?",
+        (run_id,),
+    ).fetchall()
     db.close()
     return {name: (task, json.loads(extra)) for name, task, extra in rows}
 
@@ -289,8 +291,10 @@ def test_asset_events_come_from_the_step_or_from_its_reuse(project):
     assert executed == []
     exp = project.experiment
     computed, reused = _asset_events(project.ws, first.id), _asset_events(project.ws, second.id)
-    names = {f"aml.{exp}.{t}.{o}" for t, o in
-             (("extract", "words"), ("train", "model"), ("compare", "report"))}
+    names = {
+        f"aml.{exp}.{t}.{o}"
+        for t, o in (("extract", "words"), ("train", "model"), ("compare", "report"))
+    }
     assert set(computed) == set(reused) == names
     task, extra = computed[f"aml.{exp}.train.model"]
     assert task == "train"

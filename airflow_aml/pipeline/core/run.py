@@ -442,13 +442,32 @@ class StepRun:
         return [] if details.get("hit") else list(details.get("reasons", []))
 
     def _status_record(self) -> dict[str, Any]:
-        return read_json(self._record_dir / STATUS)
+        record = read_json(self._record_dir / STATUS)
+        if not record and self._check_failed():
+            pr = self._pipeline_run
+            log = pr._backend.task_log(pr._dag_id, pr.id, check_task_id(self._step.task_id), 1)
+            tail = "\n".join((log or "").splitlines()[-15:])
+            return {
+                "status": "Failed",
+                "error": f"the reuse check of step {self.name!r} "
+                "failed before the step could start",
+                "stderr_tail": tail,
+            }
+        return record
+
+    def _check_failed(self) -> bool:
+        pr = self._pipeline_run
+        tis = pr._backend.task_instances(pr._dag_id, pr.id)
+        return (tis.get(check_task_id(self._step.task_id)) or {}).get("state") == "failed"
 
     def get_status(self) -> str:
-        """The step's v1 status (a reused step is ``Finished``, as in SDK v1)."""
+        """The step's v1 status (a reused step is ``Finished``, as in SDK v1; a step whose
+        reuse check failed is ``Failed``)."""
         ti = self._ti()
         if ti and ti["state"] == "skipped" and self.is_reused:
             return "Finished"
+        if ti and ti["state"] == "upstream_failed" and self._check_failed():
+            return "Failed"
         status = step_status(ti["state"] if ti else None)
         if status not in TERMINAL_STATUSES and self._pipeline_run.get_status() in TERMINAL_STATUSES:
             return "NotStarted" if status == "NotStarted" else "Canceled"
