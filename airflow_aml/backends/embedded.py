@@ -10,7 +10,6 @@ the artifact store.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
@@ -18,12 +17,12 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml.artifacts.snapshot import Snapshot, materialise
+from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.backends.airflow_home import airflow_env, prepare_home
+from airflow_aml.backends.registry import Registry
 from airflow_aml.backends.runner_pool import RunnerPool
 from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
 from airflow_aml.core._jsonstore import atomic_write_text
-from airflow_aml.exceptions import RunNotFound
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
@@ -41,6 +40,7 @@ class EmbeddedBackend:
         self.airflow_home = workspace.airflow_home
         self.registry = workspace.home / "registry"
         self.runs_dir = self.registry / "runs"
+        self.registry_store = Registry(self.registry)
         self._pool = RunnerPool(self.registry, airflow_env(self.airflow_home, self.registry))
 
     # ----------------------------------------------------------------- submit
@@ -51,60 +51,50 @@ class EmbeddedBackend:
         values: dict[str, Any],
         options: dict[str, Any],
     ) -> str:
-        """Freeze ``spec``, start its run, return the run id."""
+        """Freeze ``spec``, make it its DAG's definition, start a run; return the run id."""
+        spec = self.publish(spec, snapshots)
+        return self.trigger(spec, values, options, experiment_name=spec.experiment_name)
+
+    def publish(self, spec: PipelineSpec, snapshots: dict[str, Snapshot]) -> PipelineSpec:
+        """Freeze ``spec`` and register it as the definition of its DAG."""
         prepare_home(self.airflow_home)
-        store = self.registry / "snapshots"
-        frozen = {src: str(materialise(snap, store)) for src, snap in snapshots.items()}
-        steps = tuple(
-            s.__class__(
-                **{
-                    **s.__dict__,
-                    "source_directory": frozen.get(s.source_directory, s.source_directory),
-                    "source_frozen": s.source_directory in frozen,
-                }
-            )
-            for s in spec.steps
-        )
-        spec = spec.with_changes(steps=steps, tags=options.get("tags", {}))
+        spec = self.registry_store.freeze(spec, snapshots)
+        self.registry_store.write_spec(spec)
+        return spec
+
+    def trigger(
+        self,
+        spec: PipelineSpec,
+        values: dict[str, Any],
+        options: dict[str, Any],
+        *,
+        experiment_name: str,
+    ) -> str:
+        """Start a run of the registered ``spec``; return the run id."""
+        prepare_home(self.airflow_home)
         run_id = str(uuid.uuid4())
-        conf = {**values, RESERVED_CONF_KEY: options}
-        atomic_write_text(self.registry / "specs" / f"{spec.dag_id}.json", spec.dumps())
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(
-            self._run_file(run_id),
-            json.dumps(
-                {
-                    "run_id": run_id,
-                    "dag_id": spec.dag_id,
-                    "spec": spec.to_json(),
-                    "conf": conf,
-                    "submitted": time.time(),
-                }
-            ),
+        spec = spec.with_changes(tags=options.get("tags", {}))
+        conf = {**values, RESERVED_CONF_KEY: {**options, "experiment_name": experiment_name}}
+        run_file = self.registry_store.write_run(
+            run_id, spec=spec, conf=conf, experiment_name=experiment_name
         )
-        self._pool.enqueue(run_id, self._run_file(run_id))
+        self._pool.enqueue(run_id, run_file)
         return run_id
+
+    def set_enabled(self, dag_id: str, enabled: bool) -> None:
+        """Embedded runs ignore pausing; the registry record keeps the status."""
 
     # ------------------------------------------------------------------ reads
     def _run_file(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.json"
 
     def run_record(self, run_id: str) -> dict[str, Any]:
-        """What was submitted for ``run_id`` (spec, conf)."""
-        try:
-            return json.loads(self._run_file(run_id).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunNotFound(f"no run {run_id!r} in workspace {self.workspace.name!r}") from None
+        """What was submitted for ``run_id`` (spec, conf, experiment)."""
+        return self.registry_store.read_run(run_id)
 
-    def list_runs(self, dag_id: str) -> list[str]:
-        """Run ids of ``dag_id``, newest first."""
-        records = []
-        for path in self.runs_dir.glob("*.json"):
-            with contextlib.suppress(ValueError, OSError):
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("dag_id") == dag_id:
-                    records.append((data.get("submitted", 0), data["run_id"]))
-        return [r for _, r in sorted(records, reverse=True)]
+    def list_runs(self, experiment_name: str) -> list[str]:
+        """Run ids of an experiment, newest first."""
+        return self.registry_store.list_runs(experiment_name)
 
     def _db(self) -> sqlite3.Connection | None:
         path = self.airflow_home / "airflow.db"

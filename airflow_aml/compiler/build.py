@@ -751,7 +751,36 @@ def _coerce(name: str, ptype: str, value: Any, datastores: Iterable[str]) -> Any
     return float(value) if ptype == "number" else value
 
 
-def resolve_parameter_values(spec: PipelineSpec, values: dict[str, Any] | None) -> dict[str, Any]:
+def _from_string(name: str, ptype: str, value: str) -> Any:
+    """A REST ``ParameterAssignments`` string as a value of the parameter's type."""
+    text = value.strip()
+    try:
+        if ptype == "integer":
+            if not re.fullmatch(r"[+-]?\d+", text):
+                raise ValueError
+            return int(text)
+        if ptype == "number":
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        if ptype == "boolean":
+            lowered = text.lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError
+    except ValueError:
+        raise ValidationError(
+            f"value {value!r} cannot be converted to {ptype}", field=f"ParameterAssignments.{name}"
+        ) from None
+    return value
+
+
+def resolve_parameter_values(
+    spec: PipelineSpec, values: dict[str, Any] | None, *, coerce_strings: bool = False
+) -> dict[str, Any]:
     """Check ``values`` against the spec's parameters; return the JSON values to use.
 
     Unknown names and wrong types raise :class:`ValidationError` naming the
@@ -769,7 +798,10 @@ def resolve_parameter_values(spec: PipelineSpec, values: dict[str, Any] | None) 
     resolved = {}
     for name, p in declared.items():
         if name in values:
-            resolved[name] = _coerce(name, p.type, values[name], spec.datastores)
+            value = values[name]
+            if coerce_strings and isinstance(value, str) and p.type != "string":
+                value = _from_string(name, p.type, value)
+            resolved[name] = _coerce(name, p.type, value, spec.datastores)
         else:
             resolved[name] = p.default
     return resolved

@@ -55,12 +55,48 @@ class Experiment:
         Validation problems raise before anything runs.
         """
         from airflow_aml.pipeline.core.pipeline import Pipeline
+        from airflow_aml.pipeline.core.pipeline_endpoint import PipelineEndpoint
+        from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
+        from airflow_aml.pipeline.core.run import PipelineRun
 
         if isinstance(config, Pipeline):
             return self._submit_pipeline(config, tags=tags, **kwargs)
+        if isinstance(config, PublishedPipeline | PipelineEndpoint):
+            allowed = {
+                "pipeline_parameters",
+                "parent_run_id",
+                "continue_on_step_failure"
+                if isinstance(config, PublishedPipeline)
+                else "pipeline_version",
+            }
+            unknown = set(kwargs) - allowed
+            if unknown:
+                raise ValidationError(
+                    f"unexpected argument(s) {sorted(unknown)}; expected some of {sorted(allowed)}",
+                    field="submit",
+                )
+            params = kwargs.get("pipeline_parameters")
+            if params is not None and not isinstance(params, dict):
+                raise ValidationError(
+                    "pipeline_parameters must be a dict", field="pipeline_parameters"
+                )
+            published = (
+                config
+                if isinstance(config, PublishedPipeline)
+                else config._resolve(kwargs.get("pipeline_version"))
+            )
+            run_id = published._trigger(
+                self.name,
+                params,
+                tags=tags,
+                parent_run_id=kwargs.get("parent_run_id"),
+                continue_on_step_failure=kwargs.get("continue_on_step_failure"),
+            )
+            return PipelineRun(self, run_id)
         raise NotSupportedError(
             f"Experiment.submit of a {type(config).__name__} is not supported; submit a "
-            "Pipeline (wrap scripts in a PythonScriptStep)"
+            "Pipeline, PublishedPipeline or PipelineEndpoint (wrap scripts in a "
+            "PythonScriptStep)"
         )
 
     def _submit_pipeline(

@@ -64,6 +64,7 @@ class Workspace:
         self.location = _location or "local"
         self.home = Path(home).expanduser().resolve() if home else _default_home().resolve()
         self._backend_obj: Any = None
+        self._api_url: str | None = kwargs.get("api_url")
         self._ensure_home()
 
     # ----------------------------------------------------------------- loading
@@ -136,6 +137,11 @@ class Workspace:
     def name(self) -> str:
         """The workspace name."""
         return self._name
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the Airflow API server of this workspace (``airflow-aml ui`` locally)."""
+        return self._api_url or "http://127.0.0.1:8080"
 
     @property
     def airflow_home(self) -> Path:

@@ -91,10 +91,12 @@ class StepContext:
         record: Path,
         workdir: Path,
         pipeline: dict[str, Any],
+        experiment_name: str = "",
     ):
         self.spec = spec
         self.run_id = run_id
         self.pipeline_run_id = pipeline_run_id
+        self.experiment_name = experiment_name
         self.params = params
         self.paths = paths
         self.record = record
@@ -159,6 +161,10 @@ class AmlStepOperator(BaseOperator):
                 record=record,
                 workdir=workdir,
                 pipeline=self.pipeline,
+                experiment_name=str(
+                    run_options(context).get("experiment_name")
+                    or self.pipeline.get("experiment_name", "")
+                ),
             )
             writer = RecordWriter(record)
             writer.write_json(PROPERTIES, self._properties(spec, ti))

@@ -128,7 +128,7 @@ class PythonScriptStepOperator(AmlStepOperator):
             {
                 contract.ENV_RUN_ID: ctx.run_id,
                 contract.ENV_PARENT_RUN_ID: ctx.pipeline_run_id,
-                contract.ENV_EXPERIMENT: ctx.pipeline.get("experiment_name", ""),
+                contract.ENV_EXPERIMENT: ctx.experiment_name,
                 contract.ENV_WORKSPACE_NAME: ctx.pipeline.get("workspace", {}).get(
                     "workspace_name", ""
                 ),

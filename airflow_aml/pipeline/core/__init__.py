@@ -8,6 +8,8 @@ from airflow_aml.pipeline.core.graph import (
     PipelineParameter,
 )
 from airflow_aml.pipeline.core.pipeline import Pipeline
+from airflow_aml.pipeline.core.pipeline_endpoint import PipelineEndpoint
+from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
 from airflow_aml.pipeline.core.run import PipelineRun, PortDataReference, StepRun, StepRunOutput
 
 __all__ = [
@@ -16,10 +18,12 @@ __all__ = [
     "OutputPortBinding",
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
     "PipelineParameter",
     "PipelineRun",
     "PipelineStep",
     "PortDataReference",
+    "PublishedPipeline",
     "StepRun",
     "StepRunOutput",
     "StepSequence",

@@ -13,6 +13,7 @@ from airflow_aml.pipeline.core.graph import Edge, Graph, Node
 if TYPE_CHECKING:
     from airflow_aml.compiler.build import CompileResult
     from airflow_aml.core.workspace import Workspace
+    from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
     from airflow_aml.pipeline.core.run import PipelineRun
 
 __all__ = ["Pipeline"]
@@ -182,11 +183,20 @@ class Pipeline:
         description: str | None = None,
         version: str | None = None,
         continue_on_step_failure: bool | None = None,
-    ) -> Any:
-        """Publishing arrives with deployed mode; until then use ``as_dag``."""
-        raise NotSupportedError(
-            "Pipeline.publish is not available yet; expose the pipeline "
-            "as a DAG with pipeline.as_dag(dag_id) in a DAG file instead"
+    ) -> PublishedPipeline:
+        """Publish this pipeline: an immutable DAG triggered by REST or ``submit``.
+
+        Its parameters become typed DAG ``Param`` objects with their defaults; see
+        :class:`~airflow_aml.pipeline.core.published_pipeline.PublishedPipeline`.
+        """
+        from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
+
+        return PublishedPipeline._from_pipeline(
+            self,
+            name=name,
+            description=description if description is not None else self.description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
         )
 
     def as_dag(self, dag_id: str, **dag_kwargs: Any) -> Any:

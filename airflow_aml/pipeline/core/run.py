@@ -16,7 +16,6 @@ from airflow_aml.backends.states import TERMINAL_STATUSES, pipeline_status, step
 from airflow_aml.compiler.spec import PipelineSpec, StepSpec
 from airflow_aml.exceptions import (
     ActivityFailedException,
-    NotSupportedError,
     StepRunFailed,
     UserErrorException,
 )
@@ -166,7 +165,8 @@ class PipelineRun:
         from airflow_aml.core.experiment import Experiment
 
         record = workspace._backend.run_record(run_id)
-        return PipelineRun(Experiment(workspace, record["dag_id"]), run_id)
+        name = record.get("experiment_name") or record["dag_id"]
+        return PipelineRun(Experiment(workspace, name, _skip_name_validation=True), run_id)
 
     # --------------------------------------------------------------- status
     def get_status(self) -> str:
@@ -367,9 +367,17 @@ class PipelineRun:
         continue_on_step_failure: bool | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Publishing arrives with deployed mode."""
-        raise NotSupportedError(
-            "publish_pipeline is not available yet; use pipeline.as_dag in a DAG file"
+        """Publish the pipeline exactly as this run ran it (same frozen snapshots)."""
+        from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
+
+        return PublishedPipeline._publish(
+            self.workspace,
+            self._spec,
+            {},
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
         )
 
     def __repr__(self) -> str:

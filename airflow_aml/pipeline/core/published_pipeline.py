@@ -1,0 +1,271 @@
+"""PublishedPipeline: an immutable pipeline behind a REST endpoint (SDK v1).
+
+Publishing registers the pipeline's frozen spec as its own DAG
+(``schedule=None``, one typed ``Param`` per ``PipelineParameter``, defaults as
+defaults). It is triggered by the plain Airflow REST API (``POST
+/api/v2/dags/{dag_id}/dagRuns``), by the AML-compatible endpoint served by
+the airflow-aml plugin (``endpoint``), or from Python (``submit``).
+``enable``/``disable`` unpause/pause the DAG; a disabled pipeline refuses
+submits.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from airflow_aml.exceptions import PipelineValidationError, UserErrorException, ValidationError
+
+if TYPE_CHECKING:
+    from airflow_aml.compiler.spec import PipelineSpec
+    from airflow_aml.core.workspace import Workspace
+    from airflow_aml.pipeline.core.pipeline import Pipeline
+    from airflow_aml.pipeline.core.run import PipelineRun
+
+__all__ = ["PublishedPipeline", "aml_route_prefix"]
+
+KIND = "published"
+_SLUG = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def aml_route_prefix(workspace: Workspace) -> str:
+    """Base URL of the AML-compatible routes for ``workspace``."""
+    return (
+        f"{workspace.api_url}/aml/pipelines/v1.0/subscriptions/{workspace.subscription_id}"
+        f"/resourceGroups/{workspace.resource_group}/providers/"
+        f"Microsoft.MachineLearningServices/workspaces/{workspace.name}"
+    )
+
+
+class PublishedPipeline:
+    """A published pipeline (read one with :meth:`get`, list with :meth:`list`)."""
+
+    def __init__(self, workspace: Workspace, record: dict[str, Any]):
+        self._workspace = workspace
+        self._record = record
+
+    # ------------------------------------------------------------ publishing
+    @staticmethod
+    def _publish(
+        workspace: Workspace,
+        spec: PipelineSpec,
+        snapshots: dict[str, Any],
+        *,
+        name: str | None,
+        description: str | None,
+        version: str | None,
+        continue_on_step_failure: bool | None,
+    ) -> PublishedPipeline:
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("a published pipeline needs a name", field="name")
+        pid = str(uuid.uuid4())
+        slug = _SLUG.sub("_", name).strip("_")[:60] or "pipeline"
+        dag_id = f"aml_{slug}_{pid[:8]}"
+        spec = spec.with_changes(
+            dag_id=dag_id,
+            experiment_name=spec.experiment_name,
+            description=description or spec.description,
+            continue_on_step_failure=bool(continue_on_step_failure),
+        )
+        spec = workspace._backend.publish(spec, snapshots)
+        record = {
+            "id": pid,
+            "name": name,
+            "description": description,
+            "version": version,
+            "status": "Active",
+            "dag_id": dag_id,
+            "created": time.time(),
+            "continue_on_step_failure": bool(continue_on_step_failure),
+            "total_run_steps": len(spec.steps),
+            "graph_id": spec.digest(),
+        }
+        workspace._backend.registry_store.save(KIND, record)
+        workspace._backend.set_enabled(dag_id, True)
+        return PublishedPipeline(workspace, record)
+
+    @staticmethod
+    def _from_pipeline(pipeline: Pipeline, **options: Any) -> PublishedPipeline:
+        result = pipeline._compile("published")
+        if result.spec is None:
+            raise PipelineValidationError(result.errors)
+        return PublishedPipeline._publish(
+            pipeline._workspace, result.spec, result.snapshots, **options
+        )
+
+    # --------------------------------------------------------------- lookups
+    @staticmethod
+    def get(
+        workspace: Workspace, id: str, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> PublishedPipeline:
+        """The published pipeline ``id``."""
+        record = workspace._backend.registry_store.get(KIND, id)
+        if record is None:
+            raise UserErrorException(
+                f"published pipeline {id!r} not found in workspace {workspace.name!r}"
+            )
+        return PublishedPipeline(workspace, record)
+
+    @staticmethod
+    def list(
+        workspace: Workspace, active_only: bool = True, _service_endpoint: Any = None
+    ) -> list[PublishedPipeline]:
+        """Published pipelines of ``workspace`` (only active ones unless told otherwise)."""
+        records = workspace._backend.registry_store.all(KIND)
+        return [
+            PublishedPipeline(workspace, r)
+            for r in records
+            if not active_only or r.get("status") == "Active"
+        ]
+
+    get_all = list
+
+    # ------------------------------------------------------------ properties
+    @property
+    def id(self) -> str:
+        """The published pipeline id."""
+        return str(self._record["id"])
+
+    @property
+    def name(self) -> str:
+        """The name given at publish."""
+        return str(self._record["name"])
+
+    @property
+    def description(self) -> str | None:
+        """The description given at publish."""
+        return self._record.get("description")
+
+    @property
+    def version(self) -> str | None:
+        """The version given at publish."""
+        return self._record.get("version")
+
+    @property
+    def status(self) -> str:
+        """``Active`` or ``Disabled``."""
+        return str(self._record.get("status", "Active"))
+
+    @property
+    def dag_id(self) -> str:
+        """The Airflow DAG that runs this pipeline."""
+        return str(self._record["dag_id"])
+
+    @property
+    def graph_id(self) -> str:
+        """Identity of the published graph."""
+        return str(self._record.get("graph_id", ""))
+
+    @property
+    def total_run_steps(self) -> int:
+        """Number of steps."""
+        return int(self._record.get("total_run_steps", 0))
+
+    @property
+    def continue_on_step_failure(self) -> bool:
+        """Default for runs of this pipeline."""
+        return bool(self._record.get("continue_on_step_failure"))
+
+    @property
+    def endpoint(self) -> str:
+        """The AML-compatible REST endpoint (served by the airflow-aml plugin)."""
+        return f"{aml_route_prefix(self._workspace)}/PipelineRuns/PipelineSubmit/{self.id}"
+
+    def _spec(self) -> PipelineSpec:
+        spec = self._workspace._backend.registry_store.read_spec(self.dag_id)
+        if spec is None:
+            raise UserErrorException(
+                f"the spec of published pipeline {self.id!r} is missing from the registry"
+            )
+        return spec
+
+    def get_step_names(self) -> builtins.list[str]:
+        """Names of the steps."""
+        return [s.name for s in self._spec().steps]
+
+    def get_graph(self) -> Any:
+        """The pipeline graph."""
+        from airflow_aml.pipeline.core.graph import Edge, Graph, Node
+
+        spec = self._spec()
+        return Graph(
+            tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps),
+            tuple(Edge(u, s.name) for s in spec.steps for u in s.upstream),
+            spec.parameter_defaults(),
+        )
+
+    # -------------------------------------------------------------- running
+    def submit(
+        self,
+        workspace: Workspace,
+        experiment_name: str,
+        pipeline_parameters: dict[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PipelineRun:
+        """Run this pipeline in ``experiment_name``; refuses when disabled."""
+        from airflow_aml.core.experiment import Experiment
+
+        return Experiment(workspace, experiment_name).submit(
+            self,
+            pipeline_parameters=pipeline_parameters,
+            parent_run_id=parent_run_id,
+            continue_on_step_failure=continue_on_step_failure,
+        )
+
+    def _trigger(
+        self,
+        experiment_name: str,
+        values: dict[str, Any] | None,
+        *,
+        tags: dict[str, str] | None = None,
+        parent_run_id: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        description: str | None = None,
+        coerce_strings: bool = False,
+    ) -> str:
+        """Validate parameters and start a run; returns the run id."""
+        from airflow_aml.compiler.build import resolve_parameter_values
+
+        if self.status != "Active":
+            raise UserErrorException(
+                f"published pipeline {self.id!r} ({self.name}) is disabled; enable() it first"
+            )
+        spec = self._spec()
+        resolved = resolve_parameter_values(spec, values, coerce_strings=coerce_strings)
+        options = {
+            "continue_on_step_failure": self.continue_on_step_failure
+            if continue_on_step_failure is None
+            else bool(continue_on_step_failure),
+            "regenerate_outputs": False,
+            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+            "parent_run_id": parent_run_id,
+            "published_pipeline_id": self.id,
+            "description": description,
+        }
+        return self._workspace._backend.trigger(
+            spec, resolved, options, experiment_name=experiment_name
+        )
+
+    def _set_status(self, status: str) -> None:
+        with self._workspace._backend.registry_store.update(KIND, self.id) as record:
+            record["status"] = status
+            self._record = dict(record)
+        self._workspace._backend.set_enabled(self.dag_id, status == "Active")
+
+    def enable(self) -> None:
+        """Accept submits again (unpauses the DAG)."""
+        self._set_status("Active")
+
+    def disable(self) -> None:
+        """Refuse submits (pauses the DAG) and hide from ``list(active_only=True)``."""
+        self._set_status("Disabled")
+
+    def __repr__(self) -> str:
+        return (
+            f"PublishedPipeline(Name: {self.name}, Id: {self.id}, Status: {self.status}, "
+            f"Endpoint: {self.endpoint})"
+        )
