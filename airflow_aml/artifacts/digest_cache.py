@@ -58,7 +58,7 @@ class DigestCache:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(_SCHEMA)
-            except sqlite3.Error:
+            except (sqlite3.Error, OSError):  # unusable cache: hash without it
                 self.path = None
                 return None
             self._local.conn = conn
@@ -113,7 +113,7 @@ class DigestCache:
         return [d for d in out if d is not None]
 
 
-_default: DigestCache | None = None
+_default: tuple[Path, DigestCache] | None = None
 
 
 def default_cache() -> DigestCache:
@@ -121,6 +121,6 @@ def default_cache() -> DigestCache:
     global _default
     folder = os.environ.get("AIRFLOW_AML_CACHE") or str(Path.home() / ".cache" / "airflow_aml")
     target = Path(folder) / "file-digests.sqlite"
-    if _default is None or _default.path not in (target, None):
-        _default = DigestCache(target)
-    return _default
+    if _default is None or _default[0] != target:
+        _default = (target, DigestCache(target))
+    return _default[1]

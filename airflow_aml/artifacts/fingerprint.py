@@ -49,7 +49,7 @@ def step_components(
         "source": step.source_digest,
         "script": step.script_name,
         "arguments": list(step.arguments),
-        "params": [[k, v] for k, v in step.params],
+        "params": sorted([k, v] for k, v in step.params),  # env vars: order is irrelevant
         "parameters": {name: parameters.get(name) for name in sorted(used)},
         "inputs": {name: input_identities[name] for name in sorted(input_identities)},
         "runconfig": step.runconfig,
@@ -124,16 +124,20 @@ def _argument_reasons(old: list[Any], new: list[Any]) -> list[str]:
 
 
 def _literal_args(components: dict[str, Any]) -> list[Any]:
-    return [a.get("literal", "<" + next(iter(a)) + ">") for a in components.get("arguments", [])]
+    return [
+        a["literal"] if "literal" in a else f"<{kind}:{a[kind]}>"
+        for a in components.get("arguments", [])
+        for kind in [next(iter(a))]
+    ]
 
 
 def _input_reason(name: str, old: Any, new: Any) -> str:
-    if isinstance(new, dict) and new.get("from"):
-        return f"upstream output {new['from']} changed"
     if old is None:
         return f"input {name} added"
     if new is None:
         return f"input {name} removed"
+    if isinstance(new, dict) and new.get("from"):
+        return f"upstream output {new['from']} changed"
     if (
         isinstance(new, dict)
         and isinstance(old, dict)

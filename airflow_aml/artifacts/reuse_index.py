@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_aml.core._jsonstore import atomic_write_text
+from airflow_aml.core._jsonstore import atomic_write_text, file_lock
 
-__all__ = ["ReuseIndex", "STALE_CLAIM_SECONDS"]
+__all__ = ["ReuseIndex", "STALE_CLAIM_SECONDS", "same_owner"]
 
 # A claim whose owner has not heartbeated for this long is abandoned.
 STALE_CLAIM_SECONDS = 300.0
@@ -95,16 +95,21 @@ class ReuseIndex:
     def _claim_path(self, fp: str) -> Path:
         return self.root / "inflight" / f"{fp}.json"
 
+    def _claim_lock(self, fp: str) -> Any:
+        """Serialises taking and breaking the claim of ``fp`` (never held while waiting)."""
+        return file_lock(self.root / "inflight" / f".{fp}.lock")
+
     def claim(self, fp: str, owner: dict[str, Any]) -> bool:
         """Try to become the one run computing ``fp``; True on success."""
         path = self._claim_path(fp)
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({**owner, "claimed_at": time.time()}, fh)
+        with self._claim_lock(fp):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({**owner, "claimed_at": time.time()}, fh)
         return True
 
     def claim_owner(self, fp: str) -> tuple[dict[str, Any], float] | None:
@@ -124,17 +129,22 @@ class ReuseIndex:
 
     def release(self, fp: str, owner: dict[str, Any]) -> None:
         """Drop the claim of ``fp`` if ``owner`` holds it."""
-        current = self.claim_owner(fp)
-        if current is None:
-            return
-        held = current[0]
-        if (held.get("run_id"), held.get("task_id")) == (owner.get("run_id"), owner.get("task_id")):
-            with contextlib.suppress(FileNotFoundError):
-                self._claim_path(fp).unlink()
+        with self._claim_lock(fp):
+            current = self.claim_owner(fp)
+            if current is not None and same_owner(current[0], owner):
+                with contextlib.suppress(FileNotFoundError):
+                    self._claim_path(fp).unlink()
 
     def break_claim(self, fp: str, expected: dict[str, Any]) -> None:
         """Remove an abandoned claim (only if it is still the one we judged abandoned)."""
-        current = self.claim_owner(fp)
-        if current is not None and current[0] == expected:
-            with contextlib.suppress(FileNotFoundError):
-                self._claim_path(fp).unlink()
+        with self._claim_lock(fp):
+            current = self.claim_owner(fp)
+            if current is not None and current[0] == expected:
+                with contextlib.suppress(FileNotFoundError):
+                    self._claim_path(fp).unlink()
+
+
+def same_owner(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two claim owners are the same step of the same run of the same DAG."""
+    keys = ("dag_id", "run_id", "task_id")
+    return all(a.get(k) == b.get(k) for k in keys)

@@ -27,7 +27,7 @@ from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_components
-from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex
+from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex, same_owner
 from airflow_aml.artifacts.snapshot import manifest_path, take_snapshot
 from airflow_aml.artifacts.store import (
     ArtifactReference,
@@ -129,10 +129,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
                     fp,
                 )
                 return False
-            if held is not None and (held[0].get("run_id"), held[0].get("task_id")) != (
-                run_id,
-                spec.task_id,
-            ):
+            if held is not None and not same_owner(held[0], owner):
                 self.log.info(
                     "Step %r: claim of run %s on %s is abandoned; taking it over",
                     spec.name,
@@ -189,7 +186,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
         self, ti: Any, held: tuple[dict[str, Any], float], owner: dict[str, Any]
     ) -> bool:
         claim, age = held
-        if (claim.get("run_id"), claim.get("task_id")) == (owner["run_id"], owner["task_id"]):
+        if same_owner(claim, owner):
             return True  # our own claim, from an earlier try of this step
         if age > STALE_CLAIM_SECONDS:
             return True

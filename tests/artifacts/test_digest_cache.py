@@ -229,12 +229,6 @@ def test_a_cache_file_that_is_not_a_database_degrades_and_is_left_alone(tmp_path
     assert junk.read_bytes() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: DigestCache._conn catches only sqlite3.Error; creating the cache folder "
-    "raises OSError (FileExistsError/NotADirectoryError, or PermissionError for an "
-    "unwritable $HOME), which escapes instead of degrading to uncached hashing",
-)
 def test_a_cache_path_under_a_regular_file_degrades_to_uncached(tmp_path: Path):
     f = _write(tmp_path / "a.txt", b"version-1")
     blocker = _write(tmp_path / "blocker", b"a file, not a folder")
@@ -284,12 +278,6 @@ def test_default_cache_falls_back_to_the_home_cache_folder(tmp_path, monkeypatch
 
 
 @pytest.mark.usefixtures("fresh_default")
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: once the process-wide cache failed to open (its path became None), "
-    "default_cache() keeps returning that uncached instance and ignores a new "
-    "$AIRFLOW_AML_CACHE (the check is `_default.path not in (target, None)`)",
-)
 def test_default_cache_follows_a_new_setting_after_a_failed_one(tmp_path, monkeypatch):
     bad = tmp_path / "bad"
     (bad / "file-digests.sqlite").mkdir(parents=True)  # a folder: sqlite cannot open it
