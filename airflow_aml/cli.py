@@ -36,7 +36,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     env = _env(ws)
     subprocess.run([sys.executable, "-m", "airflow_aml.backends.airflow_home"], env=env, check=True)
     airflow = Path(sys.executable).with_name("airflow")
+    from airflow_aml.backends.airflow_home import passwords_file
+
     print(f"Airflow UI for workspace {ws.name!r} ({ws.home}): http://127.0.0.1:{args.port}/")
+    print(
+        f"Log in as 'admin'; the password is in {passwords_file(ws.airflow_home)} "
+        "(generated on first start)"
+    )
     cmd = [str(airflow), "api-server", "--host", "127.0.0.1", "--port", str(args.port)]
     return subprocess.call(cmd, env=env)
 

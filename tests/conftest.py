@@ -7,12 +7,17 @@ so in-process Airflow use in tests and the runner processes share it.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 _HOME = Path(tempfile.mkdtemp(prefix="aml-test-home-"))
@@ -64,3 +69,67 @@ def experiment_name(request: pytest.FixtureRequest) -> str:
 
     base = re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name)[:60]
     return f"{base}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class UiServer:
+    base: str
+    token: str
+    log: Path
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def ui_server(ws, tmp_path_factory) -> Iterator[UiServer]:
+    """``airflow-aml ui`` on a free port; yields its URL and an admin token."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("ui") / "ui.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_aml.cli",
+                "--home",
+                str(ws.home),
+                "ui",
+                "--port",
+                str(port),
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{base}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "api-server did not come up"
+            time.sleep(0.5)
+        from airflow_aml.backends.airflow_home import admin_password
+
+        password = admin_password(ws.airflow_home)
+        assert password, "the api-server did not generate the admin password"
+        resp = httpx.post(
+            f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10
+        )
+        assert resp.status_code in (200, 201), resp.text
+        yield UiServer(base, resp.json()["access_token"], log)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

@@ -1,0 +1,180 @@
+"""The AML-compatible REST routes of the plugin, on a real Airflow api-server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from airflow_aml.pipeline.core import (
+    Pipeline,
+    PipelineData,
+    PipelineEndpoint,
+    PipelineParameter,
+    PipelineRun,
+)
+from airflow_aml.pipeline.steps import PythonScriptStep
+
+pytestmark = pytest.mark.e2e
+
+ECHO = """
+import json, os, sys
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+json.dump({"args": sys.argv[2:]}, open(os.path.join(out, "seen.json"), "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def published(ws, tmp_path_factory):
+    src = tmp_path_factory.mktemp("rest_echo")
+    (src / "echo.py").write_text(ECHO)
+    out = PipelineData("seen")
+    count = PipelineParameter("count", 3)
+    flag = PipelineParameter("flag", False)
+    step = PythonScriptStep(
+        "echo.py",
+        name="echo",
+        source_directory=str(src),
+        arguments=[out, count, flag],
+        outputs=[out],
+    )
+    return Pipeline(ws, [step]).publish(name="rest-echo", description="REST", version="1")
+
+
+def _path(pp) -> str:
+    return pp.endpoint.split("/aml/", 1)[1]
+
+
+def _seen(ws, run) -> dict:
+    ref = run.find_step_run("echo")[0].get_output_data("seen")
+    return json.loads(
+        (Path(ws.get_default_datastore().root) / ref.path_on_datastore / "seen.json").read_text()
+    )
+
+
+def test_submit_published_pipeline_with_string_parameters(ws, ui_server, published):
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    body = {
+        "ExperimentName": "rest_exp",
+        "ParameterAssignments": {"count": "9", "flag": "true"},
+        "Description": "from REST",
+        "RunSource": "SDK",
+        "tags": {"who": "ci"},
+    }
+    resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 200, resp.text
+    record = resp.json()
+    assert record["ExperimentName"] == "rest_exp" and record["PipelineId"] == published.id
+    assert record["ParameterAssignments"] == {"count": 9, "flag": True}
+    run = PipelineRun.get(ws, record["Id"])
+    assert run.experiment.name == "rest_exp"
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert _seen(ws, run) == {"args": ["9", "True"]}
+    assert run.get_tags() == {"who": "ci"}
+    got = httpx.get(
+        f"{ui_server.base}/aml/{_path(published).rsplit('/PipelineSubmit', 1)[0]}/{record['Id']}",
+        headers=ui_server.headers(),
+        timeout=30,
+    )
+    assert got.status_code == 200 and got.json()["Status"] == "Finished"
+
+
+def test_endpoint_routes_by_id_version_and_name(ws, ui_server, published):
+    endpoint = PipelineEndpoint.publish(
+        ws, name="rest-endpoint", description="d", pipeline=published
+    )
+    base = f"{ui_server.base}/aml/{endpoint.endpoint.split('/aml/', 1)[1]}"
+    prefix = base.rsplit("/Id/", 1)[0]
+    body = {"ExperimentName": "rest_ep", "ParameterAssignments": {"count": "4"}}
+    for url in (
+        base,
+        f"{base}/0",
+        f"{base}?pipelineVersion=0",
+        f"{prefix}/Name?name=rest-endpoint&pipelineVersion=0",
+    ):
+        resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+        assert resp.status_code == 200, (url, resp.text)
+        assert resp.json()["PipelineEndpointId"] == endpoint.id
+    run = PipelineRun.get(ws, resp.json()["Id"])
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert _seen(ws, run) == {"args": ["4", "False"]}
+
+
+def test_routes_require_airflow_auth(ui_server, published):
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    body = {"ExperimentName": "x"}
+    assert httpx.post(url, json=body, timeout=30).status_code == 401
+    bad = {"Authorization": "Bearer not-a-jwt"}
+    assert httpx.post(url, json=body, headers=bad, timeout=30).status_code in (401, 403)
+    run_url = url.rsplit("/PipelineSubmit", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+    assert httpx.get(run_url, timeout=30).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "reason"),
+    [
+        (
+            lambda u, b: (u.replace("PipelineSubmit/", "PipelineSubmit/0") + "x", b),
+            404,
+            "not found",
+        ),
+        (
+            lambda u, b: (u, {**b, "ParameterAssignments": {"cuont": "1"}}),
+            400,
+            "this pipeline's parameters are ['count', 'flag']",
+        ),
+        (
+            lambda u, b: (u, {**b, "ParameterAssignments": {"count": "lots"}}),
+            400,
+            "'lots' cannot be converted to integer",
+        ),
+        (lambda u, b: (u, {"ParameterAssignments": {}}), 400, "ExperimentName is required"),
+        (lambda u, b: (u, {**b, "ExperimentName": "x; rm -rf /"}), 400, "experiment name"),
+        (lambda u, b: (u, {**b, "ExperimentName": "../../etc/passwd"}), 400, "experiment name"),
+        (lambda u, b: (u, {**b, "ParameterAssignments": ["count"]}), 400, "must be an object"),
+        (
+            lambda u, b: (u, {**b, "DataPathAssignments": {"p": {"DataStoreName": "nope"}}}),
+            400,
+            "unknown datastore 'nope'",
+        ),
+    ],
+)
+def test_bad_input_is_a_4xx_with_a_reason(ui_server, published, mutate, status, reason):
+    url, body = mutate(f"{ui_server.base}/aml/{_path(published)}", {"ExperimentName": "bad"})
+    resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == status, resp.text
+    assert reason in resp.json()["error"]["message"]
+
+
+def test_malformed_and_oversized_bodies(ui_server, published):
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    resp = httpx.post(url, content=b"{not json", headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 400 and "malformed JSON" in resp.json()["error"]["message"]
+    big = b'{"ExperimentName": "x", "Description": "' + b"a" * (2 << 20) + b'"}'
+    resp = httpx.post(url, content=big, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 413
+
+
+def test_disabled_pipeline_and_unknown_endpoint(ws, ui_server, published):
+    published.disable()
+    try:
+        resp = httpx.post(
+            f"{ui_server.base}/aml/{_path(published)}",
+            json={"ExperimentName": "x"},
+            headers=ui_server.headers(),
+            timeout=30,
+        )
+        assert resp.status_code == 409 and "disabled" in resp.json()["error"]["message"]
+    finally:
+        published.enable()
+    prefix = _path(published).rsplit("/PipelineSubmit", 1)[0]
+    resp = httpx.post(
+        f"{ui_server.base}/aml/{prefix}/PipelineEndpointSubmit/Name?name=nope",
+        json={"ExperimentName": "x"},
+        headers=ui_server.headers(),
+        timeout=30,
+    )
+    assert resp.status_code == 404 and "'nope' not found" in resp.json()["error"]["message"]
