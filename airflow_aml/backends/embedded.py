@@ -38,7 +38,7 @@ class EmbeddedBackend:
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self.airflow_home = workspace.airflow_home
-        self.registry = workspace.home / "registry"
+        self.registry = workspace.registry_path
         self.runs_dir = self.registry / "runs"
         self.registry_store = Registry(self.registry)
         self._pool = RunnerPool(self.registry, airflow_env(self.airflow_home, self.registry))

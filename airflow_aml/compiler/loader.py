@@ -14,7 +14,7 @@ from typing import Any
 from airflow_aml.compiler.render import render_dag
 from airflow_aml.compiler.spec import PipelineSpec
 
-__all__ = ["dags_from_registry", "registry_path"]
+__all__ = ["dags_from_registry", "registry_path", "REGISTRY_DAG_ID"]
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,29 @@ def registry_path() -> Path:
     return Path(home).parent / "registry"
 
 
+REGISTRY_DAG_ID = "airflow_aml_registry"
+
+
+def _registry_dag(folder: Path) -> Any:
+    """A task-less DAG that is always there, so clients can address the loader file
+    (its file token) to ask Airflow to reparse the registry at once."""
+    from airflow.sdk import DAG
+
+    return DAG(
+        REGISTRY_DAG_ID,
+        schedule=None,
+        catchup=False,
+        tags=["airflow-aml"],
+        description="airflow-aml registry: every pipeline in it is a DAG of this file",
+        doc_md=f"Pipeline registry: `{folder}`",
+        is_paused_upon_creation=True,
+    )
+
+
 def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Render every spec in ``registry/specs`` as a DAG; returns ``{name: dag}``."""
     folder = Path(registry) if registry else registry_path()
-    dags: dict[str, Any] = {}
+    dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(folder)}
     for path in sorted((folder / "specs").glob("*.json")):
         try:
             spec = PipelineSpec.loads(path.read_text(encoding="utf-8"))

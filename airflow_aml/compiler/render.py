@@ -57,6 +57,15 @@ def reuse_alias(dag_id: str, step: StepSpec) -> Any:
     return AssetAlias(name=f"aml.{dag_id}.{step.task_id}.reused", group="airflow-aml")
 
 
+def spec_marker(spec: PipelineSpec) -> str:
+    """An invisible line in the DAG docs naming the spec it was rendered from.
+
+    A client that registered a new spec waits for the dag-processor by
+    watching for this marker in the DAG details.
+    """
+    return f"<!-- airflow-aml spec {spec.digest()} -->"
+
+
 def _check_display(step: StepSpec) -> str:
     return f"{step.name} · reuse check"
 
@@ -105,7 +114,7 @@ def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
         "catchup": False,
         "params": params,
         "description": (spec.description or f"AML pipeline {spec.experiment_name}")[:1000],
-        "doc_md": spec.description,
+        "doc_md": f"{spec.description or ''}\n\n{spec_marker(spec)}",
         "tags": ["airflow-aml"],
         "is_paused_upon_creation": True,
         "default_args": {"retries": 0, "trigger_rule": "none_failed"},

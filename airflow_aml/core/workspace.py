@@ -65,6 +65,8 @@ class Workspace:
         self.home = Path(home).expanduser().resolve() if home else _default_home().resolve()
         self._backend_obj: Any = None
         self._api_url: str | None = kwargs.get("api_url")
+        registry = kwargs.get("registry")
+        self._registry = Path(registry).expanduser().resolve() if registry else None
         self._ensure_home()
 
     # ----------------------------------------------------------------- loading
@@ -99,12 +101,23 @@ class Workspace:
         home = cfg.get("home")
         if home is not None:
             home = (found.parent / Path(str(home)).expanduser()).resolve()
+        airflow = cfg.get("airflow") or {}
+        if not isinstance(airflow, dict):
+            raise WorkspaceException(f"workspace config {found}: 'airflow' must be an object")
+        for secret in ("password", "token"):
+            if secret in airflow:
+                raise WorkspaceException(
+                    f"workspace config {found} holds a {secret}: keep secrets out of config "
+                    "files; set AIRFLOW_AML_API_TOKEN or AIRFLOW_AML_API_PASSWORD instead"
+                )
         return Workspace(
             subscription_id=cfg.get("subscription_id"),
             resource_group=cfg.get("resource_group"),
             workspace_name=cfg.get("workspace_name"),
             auth=auth,
             home=home,
+            api_url=airflow.get("api_url"),
+            registry=cfg.get("registry"),
         )
 
     @staticmethod
@@ -142,6 +155,16 @@ class Workspace:
     def api_url(self) -> str:
         """Base URL of the Airflow API server of this workspace (``airflow-aml ui`` locally)."""
         return self._api_url or "http://127.0.0.1:8080"
+
+    @property
+    def mode(self) -> str:
+        """``deployed`` when the config names an Airflow API URL, else ``embedded``."""
+        return "deployed" if self._api_url else "embedded"
+
+    @property
+    def registry_path(self) -> Path:
+        """The pipeline registry (specs, snapshots, runs) the Airflow dag-processor reads."""
+        return self._registry or self.home / "registry"
 
     @property
     def airflow_home(self) -> Path:
@@ -208,7 +231,8 @@ class Workspace:
             "resourceGroup": self.resource_group,
             "location": self.location,
             "home": str(self.home),
-            "mode": "embedded",
+            "mode": self.mode,
+            "api_url": self.api_url,
         }
 
     def write_config(self, path: str | None = None, file_name: str | None = None) -> None:
@@ -255,9 +279,14 @@ class Workspace:
     @property
     def _backend(self) -> Any:
         if self._backend_obj is None:
-            from airflow_aml.backends.embedded import EmbeddedBackend
+            if self.mode == "deployed":
+                from airflow_aml.backends.deployed import DeployedBackend
 
-            self._backend_obj = EmbeddedBackend(self)
+                self._backend_obj = DeployedBackend(self, self.api_url)
+            else:
+                from airflow_aml.backends.embedded import EmbeddedBackend
+
+                self._backend_obj = EmbeddedBackend(self)
         return self._backend_obj
 
     def _to_runtime_config(self) -> dict[str, Any]:

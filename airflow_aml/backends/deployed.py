@@ -1,0 +1,276 @@
+"""The deployed backend: submit to and read from a running Airflow over its REST API.
+
+The workspace names the Airflow API URL and a shared home whose registry the
+Airflow dag-processor reads (``AIRFLOW_AML_REGISTRY`` in the deployment) and
+whose datastores the workers reach. ``submit`` freezes the spec and source
+snapshots into the registry, asks Airflow to reparse the loader file at once
+(no waiting for the periodic scan), waits until the DAG shows the new spec,
+unpauses it and triggers the run with ``POST /api/v2/dags/{dag_id}/dagRuns``.
+States, task instances, XComs and logs are read through the REST API.
+
+Credentials come only from the environment (``AIRFLOW_AML_API_TOKEN``, or
+``AIRFLOW_AML_API_USERNAME``/``AIRFLOW_AML_API_PASSWORD`` exchanged for a JWT
+at ``/auth/token``) or from an ``auth`` object with
+``get_authentication_header()``; the library never writes them anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from airflow_aml.artifacts.snapshot import Snapshot
+from airflow_aml.backends.registry import Registry
+from airflow_aml.compiler.loader import REGISTRY_DAG_ID
+from airflow_aml.compiler.render import spec_marker
+from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
+from airflow_aml.core._jsonstore import atomic_write_text
+from airflow_aml.exceptions import ExperimentExecutionException, WorkspaceException
+
+if TYPE_CHECKING:
+    from airflow_aml.core.workspace import Workspace
+
+__all__ = ["DeployedBackend", "AirflowClient"]
+
+_TERMINAL = {"success", "failed"}
+
+
+class AirflowClient:
+    """A small client of Airflow's public REST API (v2) with JWT handling."""
+
+    def __init__(self, api_url: str, auth: Any = None, timeout: float = 30.0):
+        self.api_url = api_url.rstrip("/")
+        self._auth = auth
+        self._token: str | None = None
+        self._http = httpx.Client(base_url=self.api_url, timeout=timeout)
+
+    def _headers(self, refresh: bool = False) -> dict[str, str]:
+        if self._auth is not None and hasattr(self._auth, "get_authentication_header"):
+            return dict(self._auth.get_authentication_header())
+        if os.environ.get("AIRFLOW_AML_API_TOKEN"):
+            return {"Authorization": f"Bearer {os.environ['AIRFLOW_AML_API_TOKEN']}"}
+        if self._token is None or refresh:
+            user = os.environ.get("AIRFLOW_AML_API_USERNAME")
+            password = os.environ.get("AIRFLOW_AML_API_PASSWORD")
+            if not user or not password:
+                raise WorkspaceException(
+                    "no Airflow credentials: set AIRFLOW_AML_API_TOKEN, or "
+                    "AIRFLOW_AML_API_USERNAME and AIRFLOW_AML_API_PASSWORD"
+                )
+            resp = self._http.post("/auth/token", json={"username": user, "password": password})
+            if resp.status_code not in (200, 201):
+                raise WorkspaceException(
+                    f"Airflow refused the login of {user!r} ({resp.status_code}): {resp.text[:200]}"
+                )
+            self._token = resp.json()["access_token"]
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: tuple[int, ...] = (200, 201),
+        allow: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request; re-login once on 401; raise with Airflow's reason otherwise."""
+        resp = self._http.request(method, path, headers=self._headers(), **kwargs)
+        if resp.status_code == 401 and self._auth is None:
+            resp = self._http.request(method, path, headers=self._headers(refresh=True), **kwargs)
+        if resp.status_code in ok or resp.status_code in allow:
+            return resp
+        raise ExperimentExecutionException(
+            f"Airflow API {method} {path} failed ({resp.status_code}): {resp.text[:500]}"
+        )
+
+
+class DeployedBackend:
+    """Submit and observe runs on a running Airflow deployment."""
+
+    mode = "deployed"
+
+    def __init__(self, workspace: Workspace, api_url: str, *, parse_timeout: float = 120.0):
+        self.workspace = workspace
+        self.registry = workspace.registry_path
+        self.registry_store = Registry(self.registry)
+        self.client = AirflowClient(api_url, workspace._auth)
+        self.parse_timeout = parse_timeout
+
+    # ------------------------------------------------------------- registering
+    def publish(self, spec: PipelineSpec, snapshots: dict[str, Snapshot]) -> PipelineSpec:
+        """Freeze ``spec`` into the registry and wait until Airflow has parsed it."""
+        spec = self.registry_store.freeze(spec, snapshots)
+        self.registry_store.write_spec(spec)
+        self._wait_parsed(spec)
+        return spec
+
+    def _loader_file_token(self) -> str | None:
+        resp = self.client.request("GET", f"/api/v2/dags/{REGISTRY_DAG_ID}/details", allow=(404,))
+        return resp.json().get("file_token") if resp.status_code == 200 else None
+
+    def _wait_parsed(self, spec: PipelineSpec) -> None:
+        marker = spec_marker(spec)
+        token = self._loader_file_token()
+        if token:
+            self.client.request("PUT", f"/api/v2/parseDagFile/{token}", ok=(200, 201, 202))
+        deadline = time.monotonic() + self.parse_timeout
+        pause = 0.1
+        while time.monotonic() < deadline:
+            resp = self.client.request("GET", f"/api/v2/dags/{spec.dag_id}/details", allow=(404,))
+            if resp.status_code == 200 and marker in (resp.json().get("doc_md") or ""):
+                return
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+        errors = self.client.request("GET", "/api/v2/importErrors", allow=(403,)).json()
+        raise ExperimentExecutionException(
+            f"Airflow did not load pipeline DAG {spec.dag_id!r} within "
+            f"{self.parse_timeout:.0f}s (is AIRFLOW_AML_REGISTRY={self.registry} set for the "
+            f"dag-processor?). Import errors: {errors.get('import_errors', [])}"
+        )
+
+    def set_enabled(self, dag_id: str, enabled: bool) -> None:
+        """Unpause (enabled) or pause the DAG."""
+        self.client.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": not enabled})
+
+    # ----------------------------------------------------------------- running
+    def submit(
+        self,
+        spec: PipelineSpec,
+        snapshots: dict[str, Snapshot],
+        values: dict[str, Any],
+        options: dict[str, Any],
+    ) -> str:
+        """Register ``spec`` as its DAG and trigger a run; returns the run id."""
+        spec = self.publish(spec, snapshots)
+        self.set_enabled(spec.dag_id, True)
+        return self.trigger(spec, values, options, experiment_name=spec.experiment_name)
+
+    def trigger(
+        self,
+        spec: PipelineSpec,
+        values: dict[str, Any],
+        options: dict[str, Any],
+        *,
+        experiment_name: str,
+    ) -> str:
+        """Trigger a run of the registered ``spec`` through the REST API."""
+        run_id = str(uuid.uuid4())
+        spec = spec.with_changes(tags=options.get("tags", {}))
+        conf = {**values, RESERVED_CONF_KEY: {**options, "experiment_name": experiment_name}}
+        self.registry_store.write_run(run_id, spec=spec, conf=conf, experiment_name=experiment_name)
+        self.client.request(
+            "POST",
+            f"/api/v2/dags/{spec.dag_id}/dagRuns",
+            json={"dag_run_id": run_id, "logical_date": None, "conf": conf},
+        )
+        return run_id
+
+    # ------------------------------------------------------------------- reads
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        """What was submitted for ``run_id``."""
+        return self.registry_store.read_run(run_id)
+
+    def list_runs(self, experiment_name: str) -> list[str]:
+        """Run ids of an experiment, newest first."""
+        return self.registry_store.list_runs(experiment_name)
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
+        """The DagRun (state, dates) or None before it exists."""
+        resp = self.client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", allow=(404,))
+        if resp.status_code == 404:
+            return None
+        data = resp.json()
+        return {
+            "state": data.get("state"),
+            "start_date": data.get("start_date"),
+            "end_date": data.get("end_date"),
+            "conf": data.get("conf"),
+        }
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
+        """Task instances of a run, by task id."""
+        out: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            resp = self.client.request(
+                "GET",
+                f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                params={"limit": 100, "offset": offset},
+                allow=(404,),
+            )
+            if resp.status_code == 404:
+                return out
+            data = resp.json()
+            for ti in data.get("task_instances", []):
+                if ti.get("map_index", -1) == -1:
+                    out[ti["task_id"]] = {
+                        k: ti.get(k)
+                        for k in ("task_id", "state", "start_date", "end_date", "try_number", "id")
+                    }
+            offset += 100
+            if offset >= data.get("total_entries", 0):
+                return out
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+        """An XCom value (JSON) or None."""
+        resp = self.client.request(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+            allow=(404,),
+        )
+        return resp.json().get("value") if resp.status_code == 200 else None
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
+        """The Airflow task log of one try as text."""
+        resp = self.client.request(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            params={"full_content": "true"},
+            headers={"Accept": "application/json"},
+            allow=(404,),
+        )
+        if resp.status_code == 404:
+            return None
+        content = resp.json().get("content", [])
+        lines = []
+        for item in content if isinstance(content, list) else [content]:
+            if isinstance(item, dict):
+                lines.append(
+                    f"{item.get('timestamp', '')} [{item.get('level', '')}] {item.get('event', '')}"
+                )
+            else:
+                lines.append(str(item))
+        return "\n".join(lines) + "\n"
+
+    def runner_state(self, run_id: str) -> dict[str, Any]:
+        """Whether the run is still going (Airflow runs it; there is no local runner)."""
+        record = self.run_record(run_id)
+        dr = self.dag_run(record["dag_id"], run_id)
+        done = dr is not None and dr.get("state") in _TERMINAL
+        return {
+            "alive": not done,
+            "error": None,
+            "done": done,
+            "canceled": (self.registry_store.runs_dir / f"{run_id}.canceled").exists(),
+        }
+
+    def runner_log(self, run_id: str) -> str:
+        """No local runner log in deployed mode."""
+        return ""
+
+    # ------------------------------------------------------------------ cancel
+    def cancel(self, run_id: str) -> None:
+        """Mark the DagRun failed; Airflow stops its running tasks."""
+        record = self.run_record(run_id)
+        atomic_write_text(self.registry_store.runs_dir / f"{run_id}.canceled", str(time.time()))
+        self.client.request(
+            "PATCH", f"/api/v2/dags/{record['dag_id']}/dagRuns/{run_id}", json={"state": "failed"}
+        )
+
+    def shutdown(self) -> None:
+        """Nothing runs locally."""
