@@ -13,4 +13,31 @@ if ! command -v uv >/dev/null 2>&1; then
   fi
 fi
 # The committed uv.lock is the constraint set; refuse to drift from it.
-uv sync --locked --all-extras --quiet
+uv sync --locked --all-extras --compile-bytecode --quiet
+
+# PostgreSQL server binaries (initdb, pg_ctl) for the deployed test tier, which
+# starts its own throw-away cluster on a private port (tests/deployed/conftest.py).
+# Installed without the package's default "main" cluster, so nothing is started.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && [ -z "${AIRFLOW_AML_PG_BINDIR:-}" ]; then
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root=(sudo -n); fi
+  fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; }; then
+    echo "bootstrap: installing PostgreSQL (apt package postgresql) for the deployed tests" >&2
+    cc=/etc/postgresql-common/createcluster.conf
+    if ! grep -qs '^[[:space:]]*create_main_cluster' "$cc"; then
+      "${as_root[@]}" mkdir -p "$(dirname "$cc")"
+      echo "create_main_cluster = false" | "${as_root[@]}" tee -a "$cc" >/dev/null
+    fi
+    apt_env=(env DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1)
+    if ! apt-cache show postgresql >/dev/null 2>&1; then
+      "${as_root[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
+    fi
+    "${as_root[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
+      -o Dpkg::Options::=--force-confold postgresql >/dev/null
+  else
+    echo "bootstrap: PostgreSQL server binaries not found and cannot be installed here;" \
+      "install the 'postgresql' package (or set AIRFLOW_AML_PG_BINDIR), else tests/deployed is skipped" >&2
+  fi
+fi

@@ -79,9 +79,11 @@ class AirflowClient:
         **kwargs: Any,
     ) -> httpx.Response:
         """Send a request; re-login once on 401; raise with Airflow's reason otherwise."""
-        resp = self._http.request(method, path, headers=self._headers(), **kwargs)
+        extra = kwargs.pop("headers", {})
+        resp = self._http.request(method, path, headers={**self._headers(), **extra}, **kwargs)
         if resp.status_code == 401 and self._auth is None:
-            resp = self._http.request(method, path, headers=self._headers(refresh=True), **kwargs)
+            resp = self._http.request(method, path,
+                                      headers={**self._headers(refresh=True), **extra}, **kwargs)
         if resp.status_code in ok or resp.status_code in allow:
             return resp
         raise ExperimentExecutionException(

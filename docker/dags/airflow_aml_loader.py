@@ -1,0 +1,2 @@
+from airflow_aml.compiler.loader import dags_from_registry
+globals().update(dags_from_registry())

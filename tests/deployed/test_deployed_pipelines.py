@@ -1,0 +1,278 @@
+"""airflow-aml against a running Airflow (scheduler, dag-processor, api-server, PostgreSQL).
+
+Submit from the Python API; publish; trigger by plain Airflow REST, by the
+AML-compatible plugin routes and by the Python API, checking that the steps
+saw the values; enable/disable; endpoint versions and default switching;
+the auth matrix of the plugin routes; bad REST input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from airflow_aml.core import Experiment, Workspace
+from airflow_aml.exceptions import UserErrorException, WorkspaceException
+from airflow_aml.pipeline.core import (
+    Pipeline,
+    PipelineData,
+    PipelineEndpoint,
+    PipelineParameter,
+    PipelineRun,
+)
+from airflow_aml.pipeline.steps import PythonScriptStep
+
+pytestmark = pytest.mark.deployed
+
+ECHO = """
+import json, os, sys
+from airflow_aml.core import Run
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+json.dump({"args": sys.argv[2:]}, open(os.path.join(out, "seen.json"), "w"))
+Run.get_context().log("n_args", len(sys.argv) - 2)
+print("echo saw", sys.argv[2:])
+"""
+DOUBLE = """
+import json, os, sys
+seen = json.load(open(os.path.join(sys.argv[1], "seen.json")))
+os.makedirs(sys.argv[2], exist_ok=True)
+open(os.path.join(sys.argv[2], "double.txt"), "w").write(" ".join(seen["args"] * 2))
+"""
+
+
+@pytest.fixture(scope="module")
+def dws(deployed_airflow, tmp_path_factory) -> Iterator[Workspace]:
+    """A deployed workspace, configured the way users do it: config file + env secrets."""
+    folder = tmp_path_factory.mktemp("project")
+    (folder / ".azureml").mkdir()
+    (folder / ".azureml" / "config.json").write_text(
+        json.dumps(
+            {
+                "workspace_name": "deployed",
+                "home": str(deployed_airflow.aml_home),
+                "registry": str(deployed_airflow.registry),
+                "airflow": {"api_url": deployed_airflow.api_url},
+            }
+        )
+    )
+    saved = {k: os.environ.get(k) for k in ("AIRFLOW_AML_API_USERNAME", "AIRFLOW_AML_API_PASSWORD")}
+    os.environ["AIRFLOW_AML_API_USERNAME"] = "admin"
+    os.environ["AIRFLOW_AML_API_PASSWORD"] = deployed_airflow.users["admin"]
+    try:
+        ws = Workspace.from_config(path=str(folder))
+        assert ws.mode == "deployed" and ws.registry_path == deployed_airflow.registry
+        yield ws
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("deployed_src")
+    for name, code in (("echo", ECHO), ("double", DOUBLE)):
+        (root / name).mkdir()
+        (root / name / f"{name}.py").write_text(code)
+    return {"echo": root / "echo", "double": root / "double"}
+
+
+def _pipeline(ws, sources) -> Pipeline:
+    seen, doubled = PipelineData("seen"), PipelineData("doubled")
+    count = PipelineParameter("count", 3)
+    label = PipelineParameter("label", "base")
+    echo = PythonScriptStep(
+        "echo.py",
+        name="echo",
+        source_directory=str(sources["echo"]),
+        arguments=[seen, count, label],
+        outputs=[seen],
+    )
+    double = PythonScriptStep(
+        "double.py",
+        name="double",
+        source_directory=str(sources["double"]),
+        arguments=[seen, doubled],
+        inputs=[seen],
+        outputs=[doubled],
+    )
+    assert echo.name == "echo"
+    return Pipeline(ws, [double])
+
+
+def _seen(ws, run) -> list[str]:
+    ref = run.find_step_run("echo")[0].get_output_data("seen")
+    return json.loads(
+        (Path(ws.get_default_datastore().root) / ref.path_on_datastore / "seen.json").read_text()
+    )["args"]
+
+
+def test_config_never_holds_secrets(tmp_path):
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {"workspace_name": "x", "airflow": {"api_url": "http://127.0.0.1:1", "password": "pw"}}
+        )
+    )
+    with pytest.raises(WorkspaceException, match="keep secrets out of config files"):
+        Workspace.from_config(path=str(tmp_path / "config.json"))
+
+
+def test_submit_from_python_api(dws, sources, deployed_airflow):
+    run = Experiment(dws, "deployed_submit").submit(
+        _pipeline(dws, sources), pipeline_parameters={"count": 5}
+    )
+    status = run.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+    assert status == "Finished", deployed_airflow.log_tail()
+    assert _seen(dws, run) == ["5", "base"]
+    steps = {s.name: s for s in run.get_steps()}
+    assert {n: s.get_status() for n, s in steps.items()} == {
+        "echo": "Finished",
+        "double": "Finished",
+    }
+    assert steps["echo"].get_metrics() == {"n_args": 2}
+    assert "Running step 'echo'" in steps["echo"].get_job_log()
+    assert "echo saw ['5', 'base']" in steps["echo"].get_stdout_log()
+    out = steps["double"].get_output_data("doubled")
+    assert (
+        Path(dws.get_default_datastore().root) / out.path_on_datastore / "double.txt"
+    ).read_text() == "5 base 5 base"
+
+    again = Experiment(dws, "deployed_submit").submit(
+        _pipeline(dws, sources), pipeline_parameters={"count": 5}
+    )
+    assert again.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert all(s.is_reused for s in again.get_steps())
+
+
+@pytest.fixture(scope="module")
+def published(dws, sources):
+    return _pipeline(dws, sources).publish(name="deployed-echo", description="echo", version="1")
+
+
+def test_trigger_three_ways(dws, published, deployed_airflow):
+    # 1. Plain Airflow REST with conf.
+    resp = deployed_airflow.request(
+        "POST",
+        f"/api/v2/dags/{published.dag_id}/dagRuns",
+        json={"logical_date": None, "conf": {"count": 11}},
+    )
+    assert resp.status_code == 200, resp.text
+    run_id = resp.json()["dag_run_id"]
+    assert deployed_airflow.wait_for_run(published.dag_id, run_id)["state"] == "success"
+    echo_out = deployed_airflow.request(
+        "GET",
+        f"/api/v2/dags/{published.dag_id}/dagRuns/{run_id}/taskInstances/echo/xcomEntries/seen",
+    ).json()["value"]
+    args = json.loads(
+        (Path(dws.get_default_datastore().root) / echo_out["path"] / "seen.json").read_text()
+    )["args"]
+    assert args == ["11", "base"]
+
+    # 2. The AML-compatible route with string ParameterAssignments.
+    path = published.endpoint.split(deployed_airflow.api_url, 1)[1]
+    resp = deployed_airflow.request(
+        "POST",
+        path,
+        json={
+            "ExperimentName": "deployed_rest",
+            "ParameterAssignments": {"count": "12", "label": "rest"},
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    run = PipelineRun.get(dws, resp.json()["Id"])
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert _seen(dws, run) == ["12", "rest"]
+    record = deployed_airflow.request(
+        "GET", path.rsplit("/PipelineSubmit", 1)[0] + f"/{run.id}"
+    ).json()
+    assert record["Status"] == "Finished" and record["ExperimentName"] == "deployed_rest"
+
+    # 3. The Python API.
+    run = published.submit(dws, "deployed_py", pipeline_parameters={"count": 13})
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert _seen(dws, run) == ["13", "base"]
+
+
+def test_enable_disable_pauses_the_dag(dws, published, deployed_airflow):
+    published.disable()
+    try:
+        assert (
+            deployed_airflow.request("GET", f"/api/v2/dags/{published.dag_id}").json()["is_paused"]
+            is True
+        )
+        with pytest.raises(UserErrorException, match="disabled"):
+            published.submit(dws, "deployed_py")
+        path = published.endpoint.split(deployed_airflow.api_url, 1)[1]
+        resp = deployed_airflow.request("POST", path, json={"ExperimentName": "x"})
+        assert resp.status_code == 409 and "disabled" in resp.text
+    finally:
+        published.enable()
+    assert (
+        deployed_airflow.request("GET", f"/api/v2/dags/{published.dag_id}").json()["is_paused"]
+        is False
+    )
+
+
+def test_endpoint_versions_and_default_switching(dws, sources, published, deployed_airflow):
+    endpoint = PipelineEndpoint.publish(
+        dws, name="deployed-endpoint", description="d", pipeline=published
+    )
+    v1 = _pipeline(dws, sources).publish(name="deployed-echo-2", version="2")
+    endpoint.add_default(v1)
+    assert endpoint.get_default_version() == "1"
+    run = endpoint.submit("deployed_ep", pipeline_parameters={"label": "v1"})
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert run._spec.dag_id == v1.dag_id
+    prefix = endpoint.endpoint.split(deployed_airflow.api_url, 1)[1].rsplit("/Id/", 1)[0]
+    resp = deployed_airflow.request(
+        "POST",
+        f"{prefix}/Name?name=deployed-endpoint&pipelineVersion=0",
+        json={"ExperimentName": "deployed_ep"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["DagId"] == published.dag_id
+
+
+def test_plugin_route_auth_matrix(published, deployed_airflow):
+    path = published.endpoint.split(deployed_airflow.api_url, 1)[1]
+    body = {"ExperimentName": "auth_check"}
+    assert deployed_airflow.request("POST", path, user=None, json=body).status_code == 401
+    bad = {"Authorization": "Bearer nope"}
+    assert deployed_airflow.request(
+        "POST", path, user=None, headers=bad, json=body
+    ).status_code in (401, 403)
+    viewer = deployed_airflow.request("POST", path, user="viewer", json=body)
+    assert viewer.status_code == 403, viewer.text
+    editor = deployed_airflow.request("POST", path, user="editor", json=body)
+    assert editor.status_code == 200, editor.text
+    record_path = path.rsplit("/PipelineSubmit", 1)[0] + f"/{editor.json()['Id']}"
+    assert deployed_airflow.request("GET", record_path, user="viewer").status_code == 200
+    assert deployed_airflow.request("GET", record_path, user=None).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        (
+            {"ExperimentName": "x", "ParameterAssignments": {"nope": "1"}},
+            400,
+            "this pipeline's parameters are ['count', 'label']",
+        ),
+        (
+            {"ExperimentName": "x", "ParameterAssignments": {"count": "1.5"}},
+            400,
+            "cannot be converted to integer",
+        ),
+        ({"ParameterAssignments": {}}, 400, "ExperimentName is required"),
+        ({"ExperimentName": "$(reboot)"}, 400, "experiment name"),
+    ],
+)
+def test_rest_bad_input(published, deployed_airflow, body, status, reason):
+    path = published.endpoint.split(deployed_airflow.api_url, 1)[1]
+    resp = deployed_airflow.request("POST", path, json=body)
+    assert resp.status_code == status, resp.text
+    assert reason in resp.json()["error"]["message"]
