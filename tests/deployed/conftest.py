@@ -591,13 +591,27 @@ def _wait_loader_parsed(deployed: DeployedAirflow, timeout: float) -> None:
     deployed.mark("loader_parsed")
 
 
+class NoPostgres(RuntimeError):
+    """PostgreSQL server binaries are missing on this machine."""
+
+
 @pytest.fixture(scope="session")
 def deployed_airflow() -> Iterator[DeployedAirflow]:
     """A running Airflow deployment on PostgreSQL, bound to 127.0.0.1 (see module docstring)."""
+    try:
+        with start_deployment() as deployed:
+            yield deployed
+    except NoPostgres as exc:
+        pytest.skip(str(exc))
+
+
+@contextlib.contextmanager
+def start_deployment() -> Iterator[DeployedAirflow]:
+    """Start the deployment (also used by benchmarks/bench_deployed.py); stop it on exit."""
     started = time.monotonic()
     bindir = find_pg_bindir()
     if bindir is None:
-        pytest.skip(
+        raise NoPostgres(
             "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian "
             "'postgresql' package (scripts/bootstrap.sh does) or set AIRFLOW_AML_PG_BINDIR"
         )
