@@ -54,6 +54,11 @@ def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, m
     bag = DagBag(dag_folder=str(EXAMPLES / "airflow_aml_loader.py"))
     assert bag.import_errors == {}
     assert "loader_check" in bag.dags  # the broken spec did not hide the good one
+    broken = bag.dags["broken"]  # ... and shows itself, for that DAG only
+    assert "aml-broken-spec" in broken.tags
+    assert "cannot load this pipeline" in broken.description
+    assert "JSONDecodeError" in broken.description
+    assert "airflow_aml_registry" in bag.dags
     assert sorted(bag.dags["loader_check"].task_ids) == ["a", "a__reuse_check"]
 
 

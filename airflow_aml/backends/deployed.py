@@ -82,8 +82,9 @@ class AirflowClient:
         extra = kwargs.pop("headers", {})
         resp = self._http.request(method, path, headers={**self._headers(), **extra}, **kwargs)
         if resp.status_code == 401 and self._auth is None:
-            resp = self._http.request(method, path,
-                                      headers={**self._headers(refresh=True), **extra}, **kwargs)
+            resp = self._http.request(
+                method, path, headers={**self._headers(refresh=True), **extra}, **kwargs
+            )
         if resp.status_code in ok or resp.status_code in allow:
             return resp
         raise ExperimentExecutionException(

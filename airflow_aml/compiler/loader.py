@@ -47,6 +47,30 @@ def _registry_dag(folder: Path) -> Any:
     )
 
 
+def _broken_dag(dag_id: str, reason: str) -> Any:
+    """Stand-in for a pipeline whose spec cannot be loaded: it shows the reason in the UI
+    (description, docs, tag ``aml-broken-spec``) and fails with it if triggered, while the
+    other pipelines of the registry load normally."""
+    from airflow.sdk import DAG
+
+    from airflow_aml.operators.broken_spec import BrokenSpecOperator
+
+    try:
+        with DAG(
+            dag_id,
+            schedule=None,
+            catchup=False,
+            tags=["airflow-aml", "aml-broken-spec"],
+            description=f"airflow-aml cannot load this pipeline: {reason}"[:500],
+            doc_md=f"**The spec of this pipeline cannot be loaded.**\n\n```\n{reason}\n```",
+            is_paused_upon_creation=True,
+        ) as dag:
+            BrokenSpecOperator(task_id="spec_error", reason=reason)
+    except Exception:  # not even a valid DAG id: the log line above is all we can do
+        return None
+    return dag
+
+
 def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Render every spec in ``registry/specs`` as a DAG; returns ``{name: dag}``."""
     folder = Path(registry) if registry else registry_path()
@@ -57,6 +81,9 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
             dag = render_dag(spec)
         except Exception as exc:  # one bad spec must not hide the others
             log.error("airflow-aml: cannot load pipeline spec %s: %s", path, exc)
+            broken = _broken_dag(path.stem, f"{type(exc).__name__}: {exc}")
+            if broken is not None:
+                dags[f"aml_broken__{path.stem}"] = broken
             continue
         dags[f"aml_dag__{spec.dag_id}"] = dag
     return dags

@@ -101,6 +101,9 @@ def test_endpoint_routes_by_id_version_and_name(ws, ui_server, published):
     run = PipelineRun.get(ws, resp.json()["Id"])
     assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
     assert _seen(ws, run) == {"args": ["4", "False"]}
+    missing = httpx.post(f"{base}/7", json=body, headers=ui_server.headers(), timeout=30)
+    assert missing.status_code == 404
+    assert "has no version '7'; versions: ['0']" in missing.json()["error"]["message"]
 
 
 def test_routes_require_airflow_auth(ui_server, published):
