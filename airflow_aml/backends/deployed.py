@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from airflow_aml.artifacts.snapshot import Snapshot
-from airflow_aml.backends.registry import Registry
+from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.compiler.loader import REGISTRY_DAG_ID
 from airflow_aml.compiler.render import spec_marker
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
+from airflow_aml.compiler.spec import PipelineSpec
 from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.exceptions import ExperimentExecutionException, WorkspaceException
 
@@ -92,15 +92,14 @@ class AirflowClient:
         )
 
 
-class DeployedBackend:
+class DeployedBackend(RegistryBackend):
     """Submit and observe runs on a running Airflow deployment."""
 
     mode = "deployed"
 
     def __init__(self, workspace: Workspace, api_url: str, *, parse_timeout: float = 120.0):
+        super().__init__(workspace.registry_path)
         self.workspace = workspace
-        self.registry = workspace.registry_path
-        self.registry_store = Registry(self.registry)
         self.client = AirflowClient(api_url, workspace._auth)
         self.parse_timeout = parse_timeout
 
@@ -141,47 +140,14 @@ class DeployedBackend:
         self.client.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": not enabled})
 
     # ----------------------------------------------------------------- running
-    def submit(
-        self,
-        spec: PipelineSpec,
-        snapshots: dict[str, Snapshot],
-        values: dict[str, Any],
-        options: dict[str, Any],
-    ) -> str:
-        """Register ``spec`` as its DAG and trigger a run; returns the run id."""
-        spec = self.publish(spec, snapshots)
-        self.set_enabled(spec.dag_id, True)
-        return self.trigger(spec, values, options, experiment_name=spec.experiment_name)
-
-    def trigger(
-        self,
-        spec: PipelineSpec,
-        values: dict[str, Any],
-        options: dict[str, Any],
-        *,
-        experiment_name: str,
-    ) -> str:
-        """Trigger a run of the registered ``spec`` through the REST API."""
-        run_id = str(uuid.uuid4())
-        spec = spec.with_changes(tags=options.get("tags", {}))
-        conf = {**values, RESERVED_CONF_KEY: {**options, "experiment_name": experiment_name}}
-        self.registry_store.write_run(run_id, spec=spec, conf=conf, experiment_name=experiment_name)
+    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_file: Path) -> None:
         self.client.request(
             "POST",
             f"/api/v2/dags/{spec.dag_id}/dagRuns",
             json={"dag_run_id": run_id, "logical_date": None, "conf": conf},
         )
-        return run_id
 
     # ------------------------------------------------------------------- reads
-    def run_record(self, run_id: str) -> dict[str, Any]:
-        """What was submitted for ``run_id``."""
-        return self.registry_store.read_run(run_id)
-
-    def list_runs(self, experiment_name: str) -> list[str]:
-        """Run ids of an experiment, newest first."""
-        return self.registry_store.list_runs(experiment_name)
-
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         """The DagRun (state, dates) or None before it exists."""
         resp = self.client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", allow=(404,))
@@ -274,6 +240,3 @@ class DeployedBackend:
         self.client.request(
             "PATCH", f"/api/v2/dags/{record['dag_id']}/dagRuns/{run_id}", json={"state": "failed"}
         )
-
-    def shutdown(self) -> None:
-        """Nothing runs locally."""

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.backends.airflow_home import airflow_env, prepare_home
-from airflow_aml.backends.registry import Registry
+from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.backends.runner_pool import RunnerPool
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
+from airflow_aml.compiler.spec import PipelineSpec
 from airflow_aml.core._jsonstore import atomic_write_text
 
 if TYPE_CHECKING:
@@ -30,31 +29,19 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedBackend"]
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(RegistryBackend):
     """Submit and observe runs on the workspace's local Airflow home."""
 
     mode = "embedded"
 
     def __init__(self, workspace: Workspace):
+        super().__init__(workspace.registry_path)
         self.workspace = workspace
         self.airflow_home = workspace.airflow_home
-        self.registry = workspace.registry_path
         self.runs_dir = self.registry / "runs"
-        self.registry_store = Registry(self.registry)
         self._pool = RunnerPool(self.registry, airflow_env(self.airflow_home, self.registry))
 
     # ----------------------------------------------------------------- submit
-    def submit(
-        self,
-        spec: PipelineSpec,
-        snapshots: dict[str, Snapshot],
-        values: dict[str, Any],
-        options: dict[str, Any],
-    ) -> str:
-        """Freeze ``spec``, make it its DAG's definition, start a run; return the run id."""
-        spec = self.publish(spec, snapshots)
-        return self.trigger(spec, values, options, experiment_name=spec.experiment_name)
-
     def publish(self, spec: PipelineSpec, snapshots: dict[str, Snapshot]) -> PipelineSpec:
         """Freeze ``spec`` and register it as the definition of its DAG."""
         prepare_home(self.airflow_home)
@@ -62,24 +49,9 @@ class EmbeddedBackend:
         self.registry_store.write_spec(spec)
         return spec
 
-    def trigger(
-        self,
-        spec: PipelineSpec,
-        values: dict[str, Any],
-        options: dict[str, Any],
-        *,
-        experiment_name: str,
-    ) -> str:
-        """Start a run of the registered ``spec``; return the run id."""
+    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_file: Path) -> None:
         prepare_home(self.airflow_home)
-        run_id = str(uuid.uuid4())
-        spec = spec.with_changes(tags=options.get("tags", {}))
-        conf = {**values, RESERVED_CONF_KEY: {**options, "experiment_name": experiment_name}}
-        run_file = self.registry_store.write_run(
-            run_id, spec=spec, conf=conf, experiment_name=experiment_name
-        )
         self._pool.enqueue(run_id, run_file)
-        return run_id
 
     def set_enabled(self, dag_id: str, enabled: bool) -> None:
         """Embedded runs ignore pausing; the registry record keeps the status."""
@@ -87,14 +59,6 @@ class EmbeddedBackend:
     # ------------------------------------------------------------------ reads
     def _run_file(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.json"
-
-    def run_record(self, run_id: str) -> dict[str, Any]:
-        """What was submitted for ``run_id`` (spec, conf, experiment)."""
-        return self.registry_store.read_run(run_id)
-
-    def list_runs(self, experiment_name: str) -> list[str]:
-        """Run ids of an experiment, newest first."""
-        return self.registry_store.list_runs(experiment_name)
 
     def _db(self) -> sqlite3.Connection | None:
         path = self.airflow_home / "airflow.db"
