@@ -57,9 +57,6 @@ class EmbeddedBackend(RegistryBackend):
         """Embedded runs ignore pausing; the registry record keeps the status."""
 
     # ------------------------------------------------------------------ reads
-    def _run_file(self, run_id: str) -> Path:
-        return self.runs_dir / f"{run_id}.json"
-
     def _db(self) -> sqlite3.Connection | None:
         path = self.airflow_home / "airflow.db"
         if not path.exists():
