@@ -1,8 +1,8 @@
 """Airflow plugin entry point (``airflow.plugins``).
 
 Serves the AML-compatible REST routes (:mod:`airflow_aml.api.app`) at ``/aml``
-in the Airflow api-server. The app is imported only by processes that load
-FastAPI apps (the api-server).
+in the Airflow api-server, and registers the listener that writes task notes
+for reused steps (:mod:`airflow_aml.listeners`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
+
+import airflow_aml.listeners
 
 __all__ = ["AirflowAmlPlugin"]
 
@@ -25,3 +27,4 @@ class AirflowAmlPlugin(AirflowPlugin):
 
     name = "airflow_aml"
     fastapi_apps = _fastapi_apps()
+    listeners = [airflow_aml.listeners]

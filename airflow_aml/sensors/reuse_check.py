@@ -297,6 +297,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
                 f"{source['run_id']} (experiment {source['dag_id']}); fingerprint {fp}"
             )
             self.log.info("Step %r: %s", step_name, note)
+            decision["note"] = note
             set_task_note(ti.dag_id, ti.run_id, self.step_task_id, note, log=self.log)
             self._hit = True
         else:

@@ -146,6 +146,10 @@ def test_submit_from_python_api(dws, sources, deployed_airflow):
     )
     assert again.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
     assert all(s.is_reused for s in again.get_steps())
+    ti = deployed_airflow.request(
+        "GET", f"/api/v2/dags/deployed_submit/dagRuns/{again.id}/taskInstances/echo").json()
+    assert ti["state"] == "skipped"
+    assert ti["note"] and f"of run {run.id}" in ti["note"]
 
 
 @pytest.fixture(scope="module")
