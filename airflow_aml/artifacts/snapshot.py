@@ -70,11 +70,6 @@ def _list_files(root: Path, spec: pathspec.GitIgnoreSpec) -> list[str]:
     return out
 
 
-def file_digest(path: Path) -> str:
-    """xxh3-128 of one file's bytes (through the persistent digest cache)."""
-    return default_cache().digests([str(path)])[0]
-
-
 def take_snapshot(directory: str | os.PathLike[str]) -> Snapshot:
     """Digest the files of ``directory`` (minus ignored ones)."""
     root = Path(directory).resolve()

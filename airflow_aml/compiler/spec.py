@@ -180,21 +180,7 @@ class PipelineSpec:
         version = data.get("spec_version")
         if version != SPEC_VERSION:
             raise ValueError(f"unsupported spec_version {version!r} (expected {SPEC_VERSION})")
-        steps = tuple(
-            StepSpec(
-                **{
-                    k: v
-                    for k, v in s.items()
-                    if k not in ("inputs", "outputs", "arguments", "params", "upstream")
-                },
-                arguments=tuple(s.get("arguments", ())),
-                inputs=tuple(InputSpec(**i) for i in s.get("inputs", ())),
-                outputs=tuple(OutputSpec(**o) for o in s.get("outputs", ())),
-                params=tuple((k, v) for k, v in s.get("params", ())),
-                upstream=tuple(s.get("upstream", ())),
-            )
-            for s in data["steps"]
-        )
+        steps = tuple(StepSpec.from_json(s) for s in data["steps"])
         params = tuple(ParameterSpec(**p) for p in data.get("parameters", ()))
         rest = {k: v for k, v in data.items() if k not in ("steps", "parameters")}
         return cls(steps=steps, parameters=params, **rest)

@@ -110,3 +110,16 @@ class Graph:
     def node_names(self) -> list[str]:
         """Step names, in topological order."""
         return [n.name for n in self.nodes]
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> Graph:
+        """The graph of a compiled pipeline spec: one edge per data port, plus
+        ``run_after``/sequence edges (port ``None``)."""
+        nodes = tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps)
+        edges: list[Edge] = []
+        for s in spec.steps:
+            ports = [(i.producer, i.output) for i in s.inputs if i.kind == "pipeline_data"]
+            for up in s.upstream:
+                names = [port for producer, port in ports if producer == up]
+                edges.extend(Edge(up, s.name, port) for port in names or [None])
+        return cls(nodes, tuple(edges), spec.parameter_defaults())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aml.exceptions import NotSupportedError, PipelineValidationError, ValidationError
 from airflow_aml.pipeline.core.builder import PipelineStep, StepSequence
-from airflow_aml.pipeline.core.graph import Edge, Graph, Node
+from airflow_aml.pipeline.core.graph import Graph
 
 if TYPE_CHECKING:
     from airflow_aml.compiler.build import CompileResult
@@ -133,15 +133,7 @@ class Pipeline:
         result = self._compile()
         if result.spec is None:
             raise PipelineValidationError(result.errors)
-        spec = result.spec
-        nodes = tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps)
-        edges: list[Edge] = []
-        for s in spec.steps:
-            ports = [(i.producer, i.output) for i in s.inputs if i.kind == "pipeline_data"]
-            for up in s.upstream:
-                names = [port for producer, port in ports if producer == up]
-                edges.extend(Edge(up, s.name, port) for port in names or [None])
-        return Graph(nodes, tuple(edges), spec.parameter_defaults())
+        return Graph.from_spec(result.spec)
 
     def validate(self) -> list[ValidationError]:
         """Check the pipeline; return the list of errors (empty when valid).

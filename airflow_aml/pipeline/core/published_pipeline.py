@@ -188,14 +188,9 @@ class PublishedPipeline:
 
     def get_graph(self) -> Any:
         """The pipeline graph."""
-        from airflow_aml.pipeline.core.graph import Edge, Graph, Node
+        from airflow_aml.pipeline.core.graph import Graph
 
-        spec = self._spec()
-        return Graph(
-            tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps),
-            tuple(Edge(u, s.name) for s in spec.steps for u in s.upstream),
-            spec.parameter_defaults(),
-        )
+        return Graph.from_spec(self._spec())
 
     # -------------------------------------------------------------- running
     def submit(

@@ -256,14 +256,9 @@ class PipelineRun:
 
     def get_graph(self) -> Any:
         """The graph of the submitted pipeline."""
-        from airflow_aml.pipeline.core.graph import Edge, Graph, Node
+        from airflow_aml.pipeline.core.graph import Graph
 
-        spec = self._spec
-        return Graph(
-            tuple(Node(s.name, s.kind, s.task_id) for s in spec.steps),
-            tuple(Edge(u, s.name) for s in spec.steps for u in s.upstream),
-            spec.parameter_defaults(),
-        )
+        return Graph.from_spec(self._spec)
 
     def get_metrics(
         self,
