@@ -120,6 +120,8 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
 
         if not index.claim(fp, owner):
             held = index.claim_owner(fp)
+            if held is None and not index.claim(fp, owner):
+                return False  # released and taken again meanwhile: look again next poke
             if held is not None and not self._abandoned(ti, held, owner):
                 self.log.info(
                     "Step %r: run %s is computing the same fingerprint %s right now; "
