@@ -37,9 +37,36 @@ AZURITE_KEY = (
 )
 
 
+# What a user puts in .env (see the compose file's header).
+DOTENV = {"AIRFLOW_UID": "1000", "AIRFLOW_AML_HOME_DIR": "/srv/aml-home"}
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose variable interpolation: ``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}``,
+    ``$$`` for a literal ``$``. A missing ``:?`` variable is an error, as in compose."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$$"  # kept: the container's shell sees it
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise ValueError(f"compose would stop: {name} is not set ({arg})")
+        return arg if op == ":-" else ""
+
+    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}", one, text)
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return dict(yaml.safe_load(COMPOSE.read_text(encoding="utf-8")))
+    text = interpolate(COMPOSE.read_text(encoding="utf-8"), DOTENV)
+    return dict(yaml.safe_load(text))
+
+
+def test_home_dir_must_be_set():
+    with pytest.raises(ValueError, match="AIRFLOW_AML_HOME_DIR is not set"):
+        interpolate(COMPOSE.read_text(encoding="utf-8"), {"AIRFLOW_UID": "1000"})
 
 
 @pytest.fixture(scope="module")
@@ -143,16 +170,23 @@ def test_celery_executor_with_redis_broker_and_postgres_backend(services, common
     assert services["redis"]["image"].startswith("redis:")
 
 
+def test_workspace_home_is_mounted_at_the_same_path_everywhere(services):
+    home = DOTENV["AIRFLOW_AML_HOME_DIR"]
+    for name in REGISTRY_READERS:
+        assert _mounts(services[name]).get(home) == home, name
+
+
 def test_registry_is_a_shared_volume(compose, services, common_env):
     registry = common_env["AIRFLOW_AML_REGISTRY"]
-    assert registry.startswith("/")
+    assert registry == f"{DOTENV['AIRFLOW_AML_HOME_DIR']}/registry"
     sources = set()
     for name in REGISTRY_READERS:
         service = services[name]
         assert service["environment"]["AIRFLOW_AML_REGISTRY"] == registry, name
         mounts = _mounts(service)
-        assert registry in mounts, f"{name} does not mount the registry {registry}"
-        sources.add(mounts[registry])
+        home = DOTENV["AIRFLOW_AML_HOME_DIR"]
+        assert home in mounts, f"{name} does not mount the workspace home with the registry"
+        sources.add(mounts[home])
     assert len(sources) == 1, f"services mount different registries: {sources}"
     source = sources.pop()
     if not source.startswith((".", "/")):  # a named volume must be declared
