@@ -146,13 +146,6 @@ class PipelineSpec:
                 return s
         raise KeyError(name)
 
-    def step_by_task_id(self, task_id: str) -> StepSpec:
-        """The step rendered as task ``task_id``."""
-        for s in self.steps:
-            if s.task_id == task_id:
-                return s
-        raise KeyError(task_id)
-
     def parameter_defaults(self) -> dict[str, Any]:
         """Parameter name -> default value."""
         return {p.name: p.default for p in self.parameters}
