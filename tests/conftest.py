@@ -133,3 +133,32 @@ def ui_server(ws, tmp_path_factory) -> Iterator[UiServer]:
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+# Azurite: a real Azure Blob emulator (tests/azurite.py), installed by scripts/bootstrap.sh.
+from tests.azurite import AzuriteBlob, start_azurite  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def azurite_blob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteBlob]:
+    """One Azurite blob service on 127.0.0.1 for the session; stopped at the end."""
+    blob = start_azurite(tmp_path_factory.mktemp("azurite"))
+    try:
+        yield blob
+    finally:
+        blob.stop()
+
+
+@pytest.fixture
+def blob_container(azurite_blob: AzuriteBlob, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty container in the session's Azurite; returns its name.
+
+    Also sets the Airflow connection ``aml_blob`` (env ``AIRFLOW_CONN_AML_BLOB``)
+    to that Azurite for the test.
+    """
+    import uuid
+
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    azurite_blob.create_container(name)
+    monkeypatch.setenv("AIRFLOW_CONN_AML_BLOB", azurite_blob.conn_json())
+    return name
