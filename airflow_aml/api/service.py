@@ -12,7 +12,6 @@ import os
 import re
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from airflow_aml._names import check_experiment_name
@@ -37,13 +36,10 @@ class ApiError(Exception):
 
 
 def registry() -> Registry:
-    """The registry this api-server serves."""
-    root = os.environ.get("AIRFLOW_AML_REGISTRY")
-    if not root:
-        from airflow_aml.compiler.loader import registry_path
+    """The registry this api-server serves (``$AIRFLOW_AML_REGISTRY``)."""
+    from airflow_aml.compiler.loader import registry_location
 
-        return Registry(registry_path())
-    return Registry(Path(root))
+    return Registry(registry_location())
 
 
 def resolve_published(pipeline_id: str) -> dict[str, Any]:
@@ -158,10 +154,10 @@ def submit(
         "submitted_by": user,
     }
     conf = {**resolved, RESERVED_CONF_KEY: options}
-    run_file = reg.write_run(
+    run_key = reg.write_run(
         run_id, spec=spec.with_changes(tags=options["tags"]), conf=conf, experiment_name=experiment
     )
-    _start(spec.dag_id, run_id, conf, run_file, user)
+    _start(spec.dag_id, run_id, conf, run_key, user)
     return {
         "Id": run_id,
         "RunId": run_id,
@@ -180,11 +176,12 @@ def submit(
     }
 
 
-def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_file: Path, user: str) -> None:
+def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_key: str, user: str) -> None:
     if os.environ.get("AIRFLOW_AML_EMBEDDED") == "1":
         from airflow_aml.backends.runner_pool import RunnerPool
 
-        RunnerPool(registry().root, dict(os.environ)).enqueue(run_id, run_file)
+        root = registry().root
+        RunnerPool(root, dict(os.environ)).enqueue(run_id, root / run_key)
         return
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.utils.types import DagRunTriggeredByType

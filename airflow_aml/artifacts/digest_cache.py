@@ -116,11 +116,16 @@ class DigestCache:
 _default: tuple[Path, DigestCache] | None = None
 
 
+def cache_root() -> Path:
+    """This machine's airflow-aml cache: ``$AIRFLOW_AML_CACHE`` or ``~/.cache/airflow_aml``."""
+    folder = os.environ.get("AIRFLOW_AML_CACHE") or str(Path.home() / ".cache" / "airflow_aml")
+    return Path(folder)
+
+
 def default_cache() -> DigestCache:
     """The process-wide cache at ``$AIRFLOW_AML_CACHE`` (or ``~/.cache/airflow_aml``)."""
     global _default
-    folder = os.environ.get("AIRFLOW_AML_CACHE") or str(Path.home() / ".cache" / "airflow_aml")
-    target = Path(folder) / "file-digests.sqlite"
+    target = cache_root() / "file-digests.sqlite"
     if _default is None or _default[0] != target:
         _default = (target, DigestCache(target))
     return _default[1]

@@ -22,7 +22,15 @@ from airflow_aml.artifacts.digest_cache import default_cache, hash_file
 from airflow_aml.core._jsonstore import atomic_write_text, file_lock
 from airflow_aml.exceptions import UserErrorException
 
-__all__ = ["Snapshot", "take_snapshot", "materialise", "manifest_path", "ALWAYS_IGNORED"]
+__all__ = [
+    "Snapshot",
+    "take_snapshot",
+    "materialise",
+    "manifest_path",
+    "frozen_manifest",
+    "local_source",
+    "ALWAYS_IGNORED",
+]
 
 ALWAYS_IGNORED = (".git/", "__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".amlignore.lock")
 
@@ -124,3 +132,41 @@ def materialise(snapshot: Snapshot, store: Path) -> Path:
 def manifest_path(frozen: Path) -> Path:
     """Where :func:`materialise` keeps the file list of a frozen snapshot folder."""
     return frozen.with_name(f"{frozen.name}.manifest.json")
+
+
+def _split_frozen(source_directory: str) -> tuple[str, str]:
+    """(location of the snapshot store, digest) of a frozen remote snapshot location."""
+    parent, _, digest = source_directory.rstrip("/").rpartition("/")
+    return parent, digest
+
+
+def frozen_manifest(source_directory: str) -> dict[str, str] | None:
+    """The file list of a frozen snapshot (local folder or ``wasb://`` location)."""
+    from airflow_aml.storage.location import is_remote_location, open_location
+
+    if is_remote_location(source_directory):
+        parent, digest = _split_frozen(source_directory)
+        files = open_location(parent).read_json(f"{digest}.manifest.json")
+        return files if isinstance(files, dict) else None
+    try:
+        data = json.loads(manifest_path(Path(source_directory)).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def local_source(source_directory: str) -> Path:
+    """A local folder holding a step's source: the folder itself, or, for a snapshot
+    frozen in a remote registry, this machine's cached copy (downloaded once per digest)."""
+    from airflow_aml.storage.cache import fetch_folder
+    from airflow_aml.storage.location import is_remote_location, open_location
+
+    if not is_remote_location(source_directory):
+        return Path(source_directory)
+    parent, digest = _split_frozen(source_directory)
+    store = open_location(parent)
+    if store.read_json(f"{digest}.manifest.json") is None:
+        raise UserErrorException(
+            f"source snapshot {source_directory} is not complete in the registry"
+        )
+    return fetch_folder(store, digest, kind="snapshots", key=digest)

@@ -11,12 +11,21 @@ atomic rename on success, so a failed or killed step never leaves a
 visible, reusable output. XCom carries only :class:`ArtifactReference`
 dicts. On a local datastore, handing an output to the next step copies
 nothing: the consumer reads the committed folder in place.
+
+On a remote datastore (Azure Blob) a step stages its outputs in a local
+temporary folder; on success they are uploaded and then committed by a
+manifest, ``azureml/{run_id}/{task_id}/.outputs/{output_name}.json``: an
+output without its manifest was never committed. Consumers download an
+output once per machine into the content-addressed cache, and an output is
+intact while its blob listing (names, sizes, etags) matches its signature.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,8 +34,11 @@ from typing import Any
 import xxhash
 
 from airflow_aml._names import safe_relative_path
-from airflow_aml.artifacts.digest_cache import hash_file
+from airflow_aml.artifacts.digest_cache import cache_root, hash_file
 from airflow_aml.exceptions import DatastoreException
+from airflow_aml.storage.base import ObjectInfo, ObjectStore
+from airflow_aml.storage.cache import fetch_folder
+from airflow_aml.storage.location import store_for_datastore
 
 __all__ = [
     "ArtifactReference",
@@ -106,33 +118,102 @@ def tree_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def listing_signature(objects: list[ObjectInfo], base: str) -> tuple[str, int, int]:
+    """:func:`tree_signature` of a remote folder: hash of (path, size, etag) of every blob."""
+    h = xxhash.xxh3_128()
+    size = 0
+    for obj in objects:
+        rel = obj.key[len(base) :].lstrip("/")
+        h.update(f"{rel}\0{obj.size}\0{obj.etag}\n".encode())
+        size += obj.size
+    return h.hexdigest(), len(objects), size
+
+
+def listing_digest(objects: list[ObjectInfo], base: str) -> str:
+    """A content identity of a remote folder from its listing (MD5s, else etags)."""
+    h = xxhash.xxh3_128()
+    for obj in objects:
+        rel = obj.key[len(base) :].lstrip("/")
+        h.update(f"{rel}\0{obj.md5 or obj.etag}\n".encode())
+    return h.hexdigest()
+
+
+def _under(objects: list[ObjectInfo], rel: str) -> list[ObjectInfo]:
+    """Objects that are ``rel`` itself or inside the folder ``rel``."""
+    if not rel:
+        return objects
+    return [o for o in objects if o.key == rel or o.key.startswith(rel + "/")]
+
+
 class ArtifactStore:
     """Artifact operations on the datastores named in a pipeline spec."""
 
     def __init__(self, datastores: dict[str, dict[str, Any]]):
         self._datastores = datastores
+        self._objects: dict[str, ObjectStore] = {}
 
-    def root(self, datastore: str) -> Path:
-        """Local root folder of ``datastore``."""
-        definition = self._datastores.get(datastore)
-        if definition is None:
-            raise DatastoreException(f"datastore {datastore!r} is not known to this pipeline")
-        if definition.get("type") != "local":
-            raise DatastoreException(
-                f"datastore {datastore!r} of type {definition.get('type')!r} cannot be used "
-                "by this worker"
-            )
-        return Path(definition["root"])
+    def objects(self, datastore: str) -> ObjectStore:
+        """The object store behind ``datastore``."""
+        if datastore not in self._objects:
+            definition = self._datastores.get(datastore)
+            if definition is None:
+                raise DatastoreException(f"datastore {datastore!r} is not known to this pipeline")
+            self._objects[datastore] = store_for_datastore(datastore, definition)
+        return self._objects[datastore]
+
+    def is_local(self, datastore: str) -> bool:
+        """Whether ``datastore`` is a folder on this machine (nothing is copied)."""
+        return self.objects(datastore).is_local
 
     def local_path(self, datastore: str, path: str) -> Path:
-        """Where ``path`` on ``datastore`` is on this machine (no copy)."""
+        """Where ``path`` on the local ``datastore`` is on this machine (no copy)."""
+        if not self.is_local(datastore):
+            raise DatastoreException(
+                f"datastore {datastore!r} is remote ({self.objects(datastore).url}); "
+                "its data is downloaded, not addressed in place"
+            )
+        return self.objects(datastore).local_path(safe_relative_path(path, field="path"))
+
+    def materialise(self, datastore: str, path: str, into: Path) -> Path | None:
+        """A local path holding ``path`` of ``datastore`` (None when it does not exist).
+
+        A local datastore's path is returned in place; a remote one is
+        downloaded under ``into`` (a single blob as a file, else a folder).
+        """
         rel = safe_relative_path(path, field="path")
-        root = self.root(datastore)
-        return root / rel if rel else root
+        if self.is_local(datastore):
+            local = self.local_path(datastore, rel)
+            return local if local.exists() else None
+        store = self.objects(datastore)
+        found = _under(store.list(rel), rel)
+        if not found:
+            return None
+        if len(found) == 1 and found[0].key == rel and rel:
+            target = into / rel.rpartition("/")[2]
+            store.download_file(rel, target)
+            return target
+        store.download_tree(rel, into)
+        return into
+
+    def content_identity(self, datastore: str, path: str, how: str) -> str | None:
+        """What identifies the data at ``path`` (None when missing): its content digest
+        (``how="digest"``) or a cheap signature (sizes and mtimes / etags)."""
+        rel = safe_relative_path(path, field="path")
+        if self.is_local(datastore):
+            local = self.local_path(datastore, rel)
+            if not local.exists():
+                return None
+            return tree_digest(local) if how == "digest" else tree_signature(local)[0]
+        found = _under(self.objects(datastore).list(rel), rel)
+        if not found:
+            return None
+        return listing_digest(found, rel) if how == "digest" else listing_signature(found, rel)[0]
 
     # ------------------------------------------------------------- staging
     def staging(self, datastore: str, run_id: str, task_id: str, try_number: int) -> Path:
         """A fresh staging folder for one try of a step."""
+        if not self.is_local(datastore):
+            return Path(tempfile.mkdtemp(prefix=f"aml-staging-{task_id}-{try_number}-"))
         path = self.local_path(datastore, f"{run_prefix(run_id, task_id)}/.staging-{try_number}")
         if path.exists():
             shutil.rmtree(path)
@@ -144,6 +225,10 @@ class ArtifactStore:
     ) -> ArtifactReference:
         """Atomically publish a staged output; return its reference."""
         rel = f"{run_prefix(run_id, task_id)}/{output}"
+        if not self.is_local(datastore):
+            return self._commit_remote(
+                staged, datastore=datastore, rel=rel, run_id=run_id, step=step, output=output
+            )
         final = self.local_path(datastore, rel)
         if final.exists():
             shutil.rmtree(final) if final.is_dir() else final.unlink()
@@ -154,9 +239,30 @@ class ArtifactStore:
             datastore, rel, run_id, step, output, files, size, tree_digest(final), signature
         )
 
+    def _commit_remote(
+        self, staged: Path, *, datastore: str, rel: str, run_id: str, step: str, output: str
+    ) -> ArtifactReference:
+        store = self.objects(datastore)
+        manifest = _manifest_key(rel)
+        store.delete(manifest)  # an earlier try's commit no longer stands
+        store.delete_prefix(rel + "/")  # nor do its (or a killed try's) files
+        digest = tree_digest(staged)
+        store.upload_tree(staged, rel)
+        signature, files, size = listing_signature(store.list(rel + "/"), rel)
+        ref = ArtifactReference(
+            datastore, rel, run_id, step, output, files, size, digest, signature
+        )
+        store.write_json(manifest, ref.to_json())  # the commit point
+        return ref
+
     def commit_record(self, record: Path, *, datastore: str, run_id: str, task_id: str) -> str:
         """Publish a step's run record folder (on success or failure)."""
         rel = f"{run_prefix(run_id, task_id)}/{RECORD_DIR}"
+        if not self.is_local(datastore):
+            store = self.objects(datastore)
+            store.delete_prefix(rel + "/")
+            store.upload_tree(record, rel)
+            return rel
         final = self.local_path(datastore, rel)
         if final.exists():
             shutil.rmtree(final)
@@ -166,25 +272,85 @@ class ArtifactStore:
         return rel
 
     def discard(self, staged: Path) -> None:
-        """Remove a staging folder (after a failed try)."""
+        """Remove a staging folder (after a failed try, or once uploaded)."""
         shutil.rmtree(staged, ignore_errors=True)
 
     # --------------------------------------------------------------- reading
     def check_intact(self, ref: ArtifactReference) -> str | None:
         """Why a committed output cannot be trusted any more (None when intact)."""
+        gone = f"output {ref.step}/{ref.output} of run {ref.run_id} was deleted"
+        altered = f"output {ref.step}/{ref.output} of run {ref.run_id} was altered"
+        if not self.is_local(ref.datastore):
+            store = self.objects(ref.datastore)
+            if not store.exists(_manifest_key(ref.path)):
+                return gone
+            listed = store.list(ref.path + "/")
+            if ref.signature and listing_signature(listed, ref.path)[0] != ref.signature:
+                return altered if listed else gone
+            return None
         path = self.local_path(ref.datastore, ref.path)
         if not path.exists():
-            return f"output {ref.step}/{ref.output} of run {ref.run_id} was deleted"
+            return gone
         if ref.signature and tree_signature(path)[0] != ref.signature:
-            return f"output {ref.step}/{ref.output} of run {ref.run_id} was altered"
+            return altered
         return None
 
     def resolve(self, ref: ArtifactReference) -> Path:
-        """The local path of a committed output; raises if it is gone."""
+        """A local path holding a committed output; raises if it is gone.
+
+        Local datastores: the committed folder itself. Remote ones: a copy
+        in this machine's cache, downloaded once per content digest.
+        """
+        missing = DatastoreException(
+            f"output {ref.output!r} of step {ref.step!r} (run {ref.run_id}) is missing "
+            f"from datastore {ref.datastore!r} at {ref.path}"
+        )
+        if not self.is_local(ref.datastore):
+            cached = cache_root() / "outputs" / (ref.digest or ref.signature)
+            if cached.is_dir():
+                return cached
+            problem = self.check_intact(ref)
+            if problem:
+                raise DatastoreException(
+                    f"input from step {ref.step!r}: {problem} ({ref.datastore}:{ref.path})"
+                )
+            return fetch_folder(
+                self.objects(ref.datastore),
+                ref.path,
+                kind="outputs",
+                key=ref.digest or ref.signature,
+            )
         path = self.local_path(ref.datastore, ref.path)
         if not path.exists():
-            raise DatastoreException(
-                f"output {ref.output!r} of step {ref.step!r} (run {ref.run_id}) is missing "
-                f"from datastore {ref.datastore!r} at {ref.path}"
-            )
+            raise missing
         return path
+
+    def record_folder(self, datastore: str, run_id: str, task_id: str) -> Path:
+        """A local path holding a step's run record (a fresh copy for remote datastores)."""
+        rel = f"{run_prefix(run_id, task_id)}/{RECORD_DIR}"
+        if self.is_local(datastore):
+            return self.local_path(datastore, rel)
+        target = _record_cache() / xxhash.xxh3_64_hexdigest(f"{datastore}:{rel}".encode())
+        tmp = Path(tempfile.mkdtemp(prefix=".record-", dir=target.parent))
+        self.objects(datastore).download_tree(rel, tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+        return target
+
+
+def _manifest_key(rel: str) -> str:
+    """Where a remote output's commit manifest is (``<step prefix>/.outputs/<output>.json``)."""
+    parent, _, output = rel.rpartition("/")
+    return f"{parent}/.outputs/{output}.json"
+
+
+_record_dir: Path | None = None
+
+
+def _record_cache() -> Path:
+    """This process's folder for copies of remote run records (removed at exit)."""
+    global _record_dir
+    if _record_dir is None:
+        _record_dir = Path(tempfile.mkdtemp(prefix="aml-records-"))
+        atexit.register(shutil.rmtree, _record_dir, True)
+    return _record_dir

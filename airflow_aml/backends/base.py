@@ -25,7 +25,7 @@ class RegistryBackend:
 
     mode = "abstract"
 
-    def __init__(self, registry: Path):
+    def __init__(self, registry: str | Path):
         self.registry = registry
         self.registry_store = Registry(registry)
 
@@ -38,7 +38,7 @@ class RegistryBackend:
         """Unpause (enabled) or pause a DAG."""
         raise NotImplementedError
 
-    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_file: Path) -> None:
+    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_key: str) -> None:
         """Make Airflow run the recorded run ``run_id``."""
         raise NotImplementedError
 
@@ -67,10 +67,10 @@ class RegistryBackend:
         run_id = str(uuid.uuid4())
         spec = spec.with_changes(tags=options.get("tags", {}))
         conf = {**values, RESERVED_CONF_KEY: {**options, "experiment_name": experiment_name}}
-        run_file = self.registry_store.write_run(
+        run_key = self.registry_store.write_run(
             run_id, spec=spec, conf=conf, experiment_name=experiment_name
         )
-        self._start(spec, run_id, conf, run_file)
+        self._start(spec, run_id, conf, run_key)
         return run_id
 
     def run_record(self, run_id: str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,7 +27,6 @@ from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.compiler.loader import REGISTRY_DAG_ID
 from airflow_aml.compiler.render import spec_marker
 from airflow_aml.compiler.spec import PipelineSpec
-from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.exceptions import ExperimentExecutionException, WorkspaceException
 
 if TYPE_CHECKING:
@@ -98,7 +96,7 @@ class DeployedBackend(RegistryBackend):
     mode = "deployed"
 
     def __init__(self, workspace: Workspace, api_url: str, *, parse_timeout: float = 120.0):
-        super().__init__(workspace.registry_path)
+        super().__init__(workspace.registry_location)
         self.workspace = workspace
         self.client = AirflowClient(api_url, workspace._auth)
         self.parse_timeout = parse_timeout
@@ -140,7 +138,7 @@ class DeployedBackend(RegistryBackend):
         self.client.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": not enabled})
 
     # ----------------------------------------------------------------- running
-    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_file: Path) -> None:
+    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_key: str) -> None:
         self.client.request(
             "POST",
             f"/api/v2/dags/{spec.dag_id}/dagRuns",
@@ -225,7 +223,7 @@ class DeployedBackend(RegistryBackend):
             "alive": not done,
             "error": None,
             "done": done,
-            "canceled": (self.registry_store.runs_dir / f"{run_id}.canceled").exists(),
+            "canceled": self.registry_store.run_marked(run_id, "canceled"),
         }
 
     def runner_log(self, run_id: str) -> str:
@@ -236,7 +234,7 @@ class DeployedBackend(RegistryBackend):
     def cancel(self, run_id: str) -> None:
         """Mark the DagRun failed; Airflow stops its running tasks."""
         record = self.run_record(run_id)
-        atomic_write_text(self.registry_store.runs_dir / f"{run_id}.canceled", str(time.time()))
+        self.registry_store.mark_run(run_id, "canceled")
         self.client.request(
             "PATCH", f"/api/v2/dags/{record['dag_id']}/dagRuns/{run_id}", json={"state": "failed"}
         )

@@ -36,6 +36,7 @@ class EmbeddedBackend(RegistryBackend):
 
     def __init__(self, workspace: Workspace):
         super().__init__(workspace.registry_path)
+        self.registry: Path = workspace.registry_path
         self.workspace = workspace
         self.airflow_home = workspace.airflow_home
         self.runs_dir = self.registry / "runs"
@@ -49,9 +50,9 @@ class EmbeddedBackend(RegistryBackend):
         self.registry_store.write_spec(spec)
         return spec
 
-    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_file: Path) -> None:
+    def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_key: str) -> None:
         prepare_home(self.airflow_home)
-        self._pool.enqueue(run_id, run_file)
+        self._pool.enqueue(run_id, self.registry / run_key)
 
     def set_enabled(self, dag_id: str, enabled: bool) -> None:
         """Embedded runs ignore pausing; the registry record keeps the status."""

@@ -1,46 +1,61 @@
-"""The workspace registry: what Airflow (and later readers) need, stored as files.
+"""The workspace registry: what Airflow (and later readers) need, stored as objects.
 
-Layout under ``<registry>/`` (a folder the dag-processor can read):
+The registry is an object store (:mod:`airflow_aml.storage`): a local folder
+(the embedded default, or a folder the deployment shares) or an Azure Blob
+location such as ``wasb://aml_blob@aml/registry``, so that the client, the
+dag-processor and the workers share no disk. Layout:
 
 * ``specs/<dag_id>.json``        the current spec of every pipeline DAG (the loader renders them)
 * ``snapshots/<digest>/``        frozen, content-addressed source snapshots
+  (``snapshots/<digest>.manifest.json`` is written last: a snapshot without
+  it is incomplete and never used)
 * ``runs/<run_id>.json``         what was submitted for a run (spec, conf, experiment)
 * ``published/<id>.json``        published pipelines
 * ``endpoints/<id>.json``        pipeline endpoints and their versions
 
-Every write is atomic (temp file + rename); records that are edited in
-place (published pipelines, endpoints) are updated under a file lock.
+Every write is whole; records that are edited in place (published
+pipelines, endpoints) are updated under the store's lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
 from airflow_aml.compiler.spec import PipelineSpec
-from airflow_aml.core._jsonstore import JsonDocument, atomic_write_text
-from airflow_aml.exceptions import RunNotFound
+from airflow_aml.exceptions import RunNotFound, UserErrorException
+from airflow_aml.storage.base import ObjectStore
+from airflow_aml.storage.location import open_location
 
 __all__ = ["Registry"]
 
 
 class Registry:
-    """File-backed registry of specs, snapshots, runs, published pipelines, endpoints."""
+    """Registry of specs, snapshots, runs, published pipelines and endpoints."""
 
-    def __init__(self, root: Path):
-        self.root = root
-        self.runs_dir = root / "runs"
+    def __init__(self, location: str | Path | ObjectStore):
+        self.store = location if isinstance(location, ObjectStore) else open_location(location)
+
+    @property
+    def url(self) -> str:
+        """Where the registry is (a folder path or a ``wasb://`` URL)."""
+        return self.store.url
+
+    @property
+    def root(self) -> Path:
+        """The registry folder (local registries only)."""
+        return self.store.local_path("")
 
     # ------------------------------------------------------------------ specs
     def freeze(self, spec: PipelineSpec, snapshots: dict[str, Snapshot]) -> PipelineSpec:
         """Copy source folders into content-addressed snapshots; point steps at them."""
-        store = self.root / "snapshots"
-        frozen = {src: str(materialise(snap, store)) for src, snap in snapshots.items()}
+        frozen = {src: self._freeze_snapshot(snap) for src, snap in snapshots.items()}
         steps = tuple(
             s.__class__(
                 **{
@@ -53,88 +68,138 @@ class Registry:
         )
         return spec.with_changes(steps=steps)
 
-    def write_spec(self, spec: PipelineSpec) -> Path:
+    def _freeze_snapshot(self, snap: Snapshot) -> str:
+        """Store ``snap`` once; return the location steps run it from."""
+        if self.store.is_local:
+            return str(materialise(snap, self.store.local_path("snapshots")))
+        location = f"{self.store.url}/snapshots/{snap.digest}"
+        manifest = f"snapshots/{snap.digest}.manifest.json"
+        if self.store.exists(manifest):
+            return location
+        src = Path(snap.directory)
+
+        def upload(item: tuple[str, str]) -> None:
+            rel, digest = item
+            if hash_file(src / rel) != digest:  # edited since the snapshot was taken
+                raise UserErrorException(
+                    f"{src / rel} changed while the pipeline was being submitted; submit again"
+                )
+            self.store.upload_file(src / rel, f"snapshots/{snap.digest}/{rel}")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(upload, zip(snap.files, snap.file_digests, strict=True)))
+        self.store.write_json(manifest, dict(zip(snap.files, snap.file_digests, strict=True)))
+        return location
+
+    def write_spec(self, spec: PipelineSpec) -> None:
         """Make ``spec`` the current definition of its DAG."""
-        path = self.root / "specs" / f"{spec.dag_id}.json"
-        atomic_write_text(path, spec.dumps())
-        return path
+        self.store.write_text(f"specs/{spec.dag_id}.json", spec.dumps())
 
     def read_spec(self, dag_id: str) -> PipelineSpec | None:
         """The current spec of ``dag_id``."""
-        path = self.root / "specs" / f"{dag_id}.json"
-        try:
-            return PipelineSpec.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
+        text = self.store.read_text(f"specs/{dag_id}.json")
+        return None if text is None else PipelineSpec.loads(text)
+
+    def spec_names(self) -> list[str]:
+        """The dag ids that have a spec, sorted."""
+        return sorted(
+            o.key[len("specs/") : -len(".json")]
+            for o in self.store.list("specs/")
+            if o.key.endswith(".json")
+        )
+
+    def spec_texts(self) -> list[tuple[str, str | None]]:
+        """``(dag_id, JSON text)`` of every spec (None when it cannot be read), by dag id."""
+        keys = [o.key for o in self.store.list("specs/") if o.key.endswith(".json")]
+
+        def read(key: str) -> tuple[str, str | None]:
+            name = key.rpartition("/")[2][: -len(".json")]
+            try:
+                return name, self.store.read_text(key)
+            except Exception:  # one unreadable spec must not hide the others
+                return name, None
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return sorted(pool.map(read, keys))
 
     # ------------------------------------------------------------------- runs
     def write_run(
         self, run_id: str, *, spec: PipelineSpec, conf: dict[str, Any], experiment_name: str
-    ) -> Path:
-        """Record what is submitted for ``run_id``."""
-        path = self.runs_dir / f"{run_id}.json"
-        atomic_write_text(
-            path,
-            json.dumps(
-                {
-                    "run_id": run_id,
-                    "dag_id": spec.dag_id,
-                    "experiment_name": experiment_name,
-                    "spec": spec.to_json(),
-                    "conf": conf,
-                    "submitted": time.time(),
-                }
-            ),
+    ) -> str:
+        """Record what is submitted for ``run_id``; returns the record's key."""
+        key = f"runs/{run_id}.json"
+        self.store.write_json(
+            key,
+            {
+                "run_id": run_id,
+                "dag_id": spec.dag_id,
+                "experiment_name": experiment_name,
+                "spec": spec.to_json(),
+                "conf": conf,
+                "submitted": time.time(),
+            },
         )
-        return path
+        return key
 
     def read_run(self, run_id: str) -> dict[str, Any]:
         """The record of ``run_id``."""
-        try:
-            return json.loads((self.runs_dir / f"{run_id}.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunNotFound(f"no run {run_id!r} in this workspace") from None
+        record = self.store.read_json(f"runs/{run_id}.json") if _safe_id(run_id) else None
+        if not isinstance(record, dict):
+            raise RunNotFound(f"no run {run_id!r} in this workspace")
+        return record
 
     def list_runs(self, experiment_name: str) -> list[str]:
         """Run ids of an experiment, newest first."""
         records = []
-        for path in self.runs_dir.glob("*.json") if self.runs_dir.is_dir() else ():
-            with contextlib.suppress(ValueError, OSError, KeyError):
-                data = json.loads(path.read_text(encoding="utf-8"))
+        for obj in self.store.list("runs/"):
+            if not obj.key.endswith(".json"):
+                continue
+            data = self.store.read_json(obj.key)
+            with contextlib.suppress(AttributeError, KeyError):
                 if data.get("experiment_name", data.get("dag_id")) == experiment_name:
                     records.append((data.get("submitted", 0), data["run_id"]))
         return [r for _, r in sorted(records, reverse=True)]
 
-    # --------------------------------------------------- published / endpoints
-    def _doc(self, kind: str, record_id: str) -> JsonDocument:
-        return JsonDocument(self.root / kind / f"{record_id}.json")
+    def mark_run(self, run_id: str, marker: str) -> None:
+        """Leave a marker next to a run record (e.g. ``canceled``)."""
+        self.store.write_text(f"runs/{run_id}.{marker}", str(time.time()))
 
+    def run_marked(self, run_id: str, marker: str) -> bool:
+        """Whether :meth:`mark_run` left ``marker`` for ``run_id``."""
+        return self.store.exists(f"runs/{run_id}.{marker}")
+
+    # --------------------------------------------------- published / endpoints
     def save(self, kind: str, record: dict[str, Any]) -> None:
         """Create a record of ``kind`` (``published`` or ``endpoints``)."""
-        atomic_write_text(
-            self.root / kind / f"{record['id']}.json", json.dumps(record, indent=2, sort_keys=True)
-        )
+        self.store.write_json(f"{kind}/{record['id']}.json", record)
 
     def get(self, kind: str, record_id: str) -> dict[str, Any] | None:
         """The record ``record_id`` of ``kind``."""
-        if not record_id or "/" in record_id or record_id.startswith("."):
+        if not _safe_id(record_id):
             return None
-        data = self._doc(kind, record_id).read()
-        return data or None
+        data = self.store.read_json(f"{kind}/{record_id}.json")
+        return data if isinstance(data, dict) and data else None
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         """Every record of ``kind``, oldest first."""
-        folder = self.root / kind
         out = []
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-            with contextlib.suppress(ValueError, OSError):
-                out.append(json.loads(path.read_text(encoding="utf-8")))
+        for obj in self.store.list(f"{kind}/"):
+            if obj.key.endswith(".json"):
+                data = self.store.read_json(obj.key)
+                if isinstance(data, dict):
+                    out.append(data)
         return sorted(out, key=lambda r: r.get("created", 0))
 
     @contextlib.contextmanager
     def update(self, kind: str, record_id: str) -> Iterator[dict[str, Any]]:
         """Edit a record under its lock."""
-        with self._doc(kind, record_id).update() as data:
+        if not _safe_id(record_id):
+            raise KeyError(record_id)
+        with self.store.update_json(f"{kind}/{record_id}.json") as data:
             if not data:
                 raise KeyError(record_id)
             yield data
+
+
+def _safe_id(record_id: str) -> bool:
+    return bool(record_id) and "/" not in record_id and not record_id.startswith(".")

@@ -14,24 +14,30 @@ from typing import Any
 from airflow_aml.compiler.render import render_dag
 from airflow_aml.compiler.spec import PipelineSpec
 
-__all__ = ["dags_from_registry", "registry_path", "REGISTRY_DAG_ID"]
+__all__ = ["dags_from_registry", "registry_path", "registry_location", "REGISTRY_DAG_ID"]
 
 log = logging.getLogger(__name__)
 
 
-def registry_path() -> Path:
-    """The registry folder: ``$AIRFLOW_AML_REGISTRY`` or ``$AIRFLOW_HOME/../registry``."""
+def registry_location() -> str:
+    """The registry: ``$AIRFLOW_AML_REGISTRY`` (a folder or a ``wasb://<conn_id>@<container>/
+    <prefix>`` URL), else the folder ``$AIRFLOW_HOME/../registry``."""
     env = os.environ.get("AIRFLOW_AML_REGISTRY")
     if env:
-        return Path(env)
+        return env
     home = os.environ.get("AIRFLOW_HOME", str(Path.home() / "airflow"))
-    return Path(home).parent / "registry"
+    return str(Path(home).parent / "registry")
+
+
+def registry_path() -> Path:
+    """The registry folder (a local registry; see :func:`registry_location`)."""
+    return Path(registry_location())
 
 
 REGISTRY_DAG_ID = "airflow_aml_registry"
 
 
-def _registry_dag(folder: Path) -> Any:
+def _registry_dag(folder: str) -> Any:
     """A task-less DAG that is always there, so clients can address the loader file
     (its file token) to ask Airflow to reparse the registry at once."""
     from airflow.sdk import DAG
@@ -72,18 +78,28 @@ def _broken_dag(dag_id: str, reason: str) -> Any:
 
 
 def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Render every spec in ``registry/specs`` as a DAG; returns ``{name: dag}``."""
-    folder = Path(registry) if registry else registry_path()
-    dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(folder)}
-    for path in sorted((folder / "specs").glob("*.json")):
+    """Render every spec in ``registry/specs`` as a DAG; returns ``{name: dag}``.
+
+    ``registry`` is a folder or a ``wasb://`` location (default:
+    :func:`registry_location`). If the registry cannot be read at all, the
+    error is raised: Airflow then keeps the DAGs of the last good parse and
+    shows the reason as the loader file's import error.
+    """
+    from airflow_aml.backends.registry import Registry
+
+    location = str(registry) if registry else registry_location()
+    dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(location)}
+    for name, text in Registry(location).spec_texts():
         try:
-            spec = PipelineSpec.loads(path.read_text(encoding="utf-8"))
+            if text is None:
+                raise OSError(f"spec {name}.json cannot be read from {location}")
+            spec = PipelineSpec.loads(text)
             dag = render_dag(spec)
         except Exception as exc:  # one bad spec must not hide the others
-            log.error("airflow-aml: cannot load pipeline spec %s: %s", path, exc)
-            broken = _broken_dag(path.stem, f"{type(exc).__name__}: {exc}")
+            log.error("airflow-aml: cannot load pipeline spec %s: %s", name, exc)
+            broken = _broken_dag(name, f"{type(exc).__name__}: {exc}")
             if broken is not None:
-                dags[f"aml_broken__{path.stem}"] = broken
+                dags[f"aml_broken__{name}"] = broken
             continue
         dags[f"aml_dag__{spec.dag_id}"] = dag
     return dags

@@ -2,25 +2,27 @@
 
 ``Datastore(ws, name)`` is a factory, as in v1: it returns the concrete class
 registered under ``name``. The embedded workspace's ``workspaceblobstore``
-and ``workspacefilestore`` are local folders (:class:`LocalDatastore`).
+and ``workspacefilestore`` are local folders (:class:`LocalDatastore`); an
+Azure Blob container (:class:`AzureBlobDatastore`, e.g. Azurite) is reached
+through an Airflow ``wasb`` connection, so no secret is ever stored here.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml._names import safe_relative_path
-from airflow_aml.exceptions import DatastoreException, NotSupportedError
+from airflow_aml.exceptions import DatastoreException
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.data.data_reference import DataReference
+    from airflow_aml.storage.base import ObjectStore
 
-__all__ = ["Datastore", "LocalDatastore"]
+__all__ = ["Datastore", "LocalDatastore", "AzureBlobDatastore"]
 
 
 class Datastore:
@@ -67,6 +69,10 @@ class Datastore:
             store = object.__new__(LocalDatastore)
             LocalDatastore._setup(store, workspace, name, Path(definition["root"]))
             return store
+        if kind == "azure_blob":
+            blob = object.__new__(AzureBlobDatastore)
+            AzureBlobDatastore._setup(blob, workspace, name, definition)
+            return blob
         raise DatastoreException(f"datastore {name!r} has unknown type {kind!r}")
 
     @staticmethod
@@ -91,14 +97,66 @@ class Datastore:
         datastore_name: str,
         container_name: str,
         account_name: str,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Datastore:
-        """Not available yet: use ``Datastore.register_local_folder``."""
-        raise NotSupportedError(
-            "register_azure_blob_container is not supported yet in airflow-aml; register a "
-            "local folder with Datastore.register_local_folder(ws, name, root)"
-        )
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        create_if_not_exists: bool = False,
+        skip_validation: bool = False,
+        blob_cache_timeout: int | None = None,
+        grant_workspace_access: bool = False,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        *,
+        wasb_conn_id: str = "wasb_default",
+    ) -> AzureBlobDatastore:
+        """Register an Azure Blob container (SDK v1 signature) as a datastore.
+
+        Credentials come only from the Airflow connection ``wasb_conn_id``
+        (conn_type ``wasb``: connection string, account key, SAS, or a service
+        principal), defined wherever the pipeline runs and where this client
+        runs (e.g. ``AIRFLOW_CONN_<ID>``). Passing ``account_key`` or
+        ``sas_token`` is refused: they would have to be stored with the
+        workspace. Unless ``skip_validation``, the container is checked (and
+        created with ``create_if_not_exists``).
+        """
+        if account_key or sas_token:
+            raise DatastoreException(
+                f"datastore {datastore_name!r}: account_key/sas_token are secrets and airflow-aml "
+                "keeps secrets only in Airflow connections; create a 'wasb' connection holding "
+                f"them (e.g. AIRFLOW_CONN_{datastore_name.upper()}) and pass "
+                f"wasb_conn_id='{datastore_name}' instead"
+            )
+        if not container_name or not str(container_name).strip():
+            raise DatastoreException(f"datastore {datastore_name!r}: container_name is empty")
+        definition = {
+            "type": "azure_blob",
+            "container_name": container_name,
+            "account_name": account_name,
+            "wasb_conn_id": wasb_conn_id,
+        }
+        if endpoint:
+            definition["endpoint"] = endpoint
+        if protocol:
+            definition["protocol"] = protocol
+        if not skip_validation:
+            from airflow_aml.storage.location import store_for_datastore
+
+            objects = store_for_datastore(datastore_name, definition)
+            if create_if_not_exists:
+                objects.create_container()  # type: ignore[attr-defined]
+            objects.list(".aml-validate")  # fails clearly if unreachable or missing
+        with workspace._datastore_doc.update() as doc:
+            stores = doc.setdefault("datastores", {})
+            if datastore_name in stores and not overwrite and stores[datastore_name] != definition:
+                raise DatastoreException(
+                    f"datastore {datastore_name!r} already exists; pass overwrite=True"
+                )
+            stores[datastore_name] = definition
+        store = Datastore.get(workspace, datastore_name)
+        assert isinstance(store, AzureBlobDatastore)
+        return store
 
     def set_as_default(self) -> None:
         """Make this datastore the workspace default."""
@@ -129,26 +187,11 @@ class Datastore:
     def __hash__(self) -> int:
         return hash(self.name)
 
-
-class LocalDatastore(Datastore):
-    """A datastore that is a folder on the local (or a shared) file system."""
-
-    datastore_type = "LocalFolder"
-
-    def _setup(self, workspace: Workspace, name: str, root: Path) -> None:
-        self.workspace = workspace
-        self.name = name
-        self.root = root
-        self._initialised = True
-
-    def _definition(self) -> dict[str, Any]:
-        return {"type": "local", "root": str(self.root)}
-
-    def _local_path(self, relative: str) -> Path:
-        rel = safe_relative_path(relative, field="path_on_datastore")
-        return self.root / rel if rel else self.root
-
     # ------------------------------------------------------------- data moves
+    def _objects(self) -> ObjectStore:
+        """The object store holding this datastore's data."""
+        raise NotImplementedError
+
     def upload(
         self,
         src_dir: str,
@@ -197,7 +240,7 @@ class LocalDatastore(Datastore):
             root = Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else Path(".")
         else:
             root = Path(relative_root).resolve()
-        dest_root = self._local_path(target)
+        objects = self._objects()
         count = 0
         for p in paths:
             try:
@@ -206,15 +249,12 @@ class LocalDatastore(Datastore):
                 raise DatastoreException(
                     f"upload_files: {p} is not under relative_root {root}"
                 ) from exc
-            dest = dest_root / rel
-            if dest.exists() and not overwrite:
+            key = "/".join(x for x in (target, rel.as_posix()) if x)
+            if not overwrite and objects.exists(key):
                 if show_progress:
                     print(f"Skipping {rel}: already exists on {self.name} (overwrite=False)")
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.uploading")
-            shutil.copyfile(p, tmp)
-            os.replace(tmp, dest)
+            objects.upload_file(p, key)
             count += 1
             if show_progress:
                 print(f"Uploaded {rel} to {self.name}/{target}")
@@ -231,35 +271,17 @@ class LocalDatastore(Datastore):
     ) -> int:
         """Download files under ``prefix`` into ``target_path`` (keeping their paths).
 
+        ``prefix`` is a prefix of file paths, as blob names are in SDK v1.
         Returns the number of files downloaded; existing local files are kept
         unless ``overwrite``.
         """
         rel_prefix = safe_relative_path(prefix, field="prefix")
-        src = self._local_path(rel_prefix)
-        if src.is_file():
-            files = [src]
-        elif src.is_dir():
-            files = [p for p in sorted(src.rglob("*")) if p.is_file()]
-        else:
-            # v1 treats the prefix as a string prefix of blob names.
-            parent = src.parent
-            files = (
-                [
-                    p
-                    for p in sorted(parent.rglob("*"))
-                    if p.is_file() and str(p.relative_to(self.root)).startswith(rel_prefix)
-                ]
-                if parent.is_dir()
-                else []
-            )
         count = 0
-        for f in files:
-            rel = f.relative_to(self.root)
-            dest = Path(target_path) / rel
+        for obj in self._objects().list(rel_prefix):
+            dest = Path(target_path) / obj.key
             if dest.exists() and not overwrite:
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, dest)
+            self._objects().download_file(obj.key, dest)
             count += 1
         if show_progress:
             print(f"Downloaded {count} file(s) from {self.name}/{rel_prefix}")
@@ -285,3 +307,48 @@ class LocalDatastore(Datastore):
     def as_upload(self, path_on_compute: str | None = None) -> DataReference:
         """A reference to the datastore root, uploaded after the step."""
         return self.path().as_upload(path_on_compute=path_on_compute)
+
+
+class LocalDatastore(Datastore):
+    """A datastore that is a folder on the local (or a shared) file system."""
+
+    datastore_type = "LocalFolder"
+
+    def _setup(self, workspace: Workspace, name: str, root: Path) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.root = root
+        self._initialised = True
+
+    def _definition(self) -> dict[str, Any]:
+        return {"type": "local", "root": str(self.root)}
+
+    def _objects(self) -> ObjectStore:
+        from airflow_aml.storage.folder import FolderStore
+
+        return FolderStore(self.root)
+
+
+class AzureBlobDatastore(Datastore):
+    """An Azure Blob container (Azure, or Azurite), reached through an Airflow connection."""
+
+    datastore_type = "AzureBlob"
+
+    def _setup(self, workspace: Workspace, name: str, definition: dict[str, Any]) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.container_name: str = definition["container_name"]
+        self.account_name: str = definition.get("account_name", "")
+        self.wasb_conn_id: str = definition["wasb_conn_id"]
+        self.endpoint: str | None = definition.get("endpoint")
+        self.protocol: str | None = definition.get("protocol")
+        self._def = dict(definition)
+        self._initialised = True
+
+    def _definition(self) -> dict[str, Any]:
+        return dict(self._def)
+
+    def _objects(self) -> ObjectStore:
+        from airflow_aml.storage.location import store_for_datastore
+
+        return store_for_datastore(self.name, self._def)

@@ -66,8 +66,15 @@ class Workspace:
         self._backend_obj: Any = None
         self._api_url: str | None = kwargs.get("api_url")
         registry = kwargs.get("registry")
-        self._registry = Path(registry).expanduser().resolve() if registry else None
+        self._registry: str | None = None
+        if registry:
+            from airflow_aml.storage.location import is_remote_location
+
+            remote = is_remote_location(str(registry))
+            self._registry = str(registry) if remote else str(Path(registry).expanduser().resolve())
         self._ensure_home()
+        if kwargs.get("datastore"):
+            self._use_blob_datastore(str(kwargs["datastore"]))
 
     # ----------------------------------------------------------------- loading
     @staticmethod
@@ -85,7 +92,10 @@ class Workspace:
         embedded local workspace.
 
         Keys read: ``workspace_name``, ``subscription_id``, ``resource_group``
-        (v1) and ``home`` (workspace home folder, relative to the file).
+        (v1); ``home`` (workspace home folder, relative to the file); for a
+        deployed workspace ``airflow.api_url``, ``registry`` (a folder or
+        ``wasb://<conn_id>@<container>/<prefix>``) and ``datastore`` (a
+        ``wasb://`` location that becomes ``workspaceblobstore``, the default).
         """
         found = Workspace._find_config(path, _file_name)
         if found is None:
@@ -118,6 +128,7 @@ class Workspace:
             home=home,
             api_url=airflow.get("api_url"),
             registry=cfg.get("registry"),
+            datastore=cfg.get("datastore"),
         )
 
     @staticmethod
@@ -162,9 +173,21 @@ class Workspace:
         return "deployed" if self._api_url else "embedded"
 
     @property
+    def registry_location(self) -> str:
+        """The pipeline registry (specs, snapshots, runs) the Airflow dag-processor reads:
+        a folder, or a ``wasb://<conn_id>@<container>/<prefix>`` location."""
+        return self._registry or str(self.home / "registry")
+
+    @property
     def registry_path(self) -> Path:
-        """The pipeline registry (specs, snapshots, runs) the Airflow dag-processor reads."""
-        return self._registry or self.home / "registry"
+        """The registry folder (a local registry; see :attr:`registry_location`)."""
+        from airflow_aml.storage.location import is_remote_location
+
+        if is_remote_location(self.registry_location):
+            raise WorkspaceException(
+                f"the registry of workspace {self.name!r} is remote ({self.registry_location})"
+            )
+        return Path(self.registry_location)
 
     @property
     def airflow_home(self) -> Path:
@@ -194,10 +217,10 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Any]:
         """Experiments that have been submitted to, by name."""
+        from airflow_aml.backends.registry import Registry
         from airflow_aml.core.experiment import Experiment
 
-        specs = self.home / "registry" / "specs"
-        names = sorted(p.stem for p in specs.glob("*.json")) if specs.is_dir() else []
+        names = Registry(self.registry_location).spec_names()
         return {n: Experiment(self, n) for n in names}
 
     def get_default_datastore(self) -> Datastore:
@@ -207,6 +230,27 @@ class Workspace:
         doc = self._datastore_doc.read()
         name = doc.get("default", "workspaceblobstore")
         return Datastore._from_definition(self, name, doc["datastores"][name])
+
+    def _use_blob_datastore(self, location: str) -> None:
+        """Make ``workspaceblobstore`` the Azure Blob ``location`` and the default."""
+        from airflow_aml.storage.location import BLOB_SCHEMES, open_location
+
+        store = open_location(location)
+        if not location.startswith(tuple(f"{s}://" for s in BLOB_SCHEMES)):
+            raise WorkspaceException(
+                f"workspace config: datastore {location!r} must be a "
+                "wasb://<conn_id>@<container>/<prefix> location"
+            )
+        definition = {
+            "type": "azure_blob",
+            "container_name": store.container,  # type: ignore[attr-defined]
+            "account_name": "",
+            "wasb_conn_id": store.conn_id,  # type: ignore[attr-defined]
+            "prefix": store.prefix,  # type: ignore[attr-defined]
+        }
+        with self._datastore_doc.update() as doc:
+            doc.setdefault("datastores", {})["workspaceblobstore"] = definition
+            doc["default"] = "workspaceblobstore"
 
     def set_default_datastore(self, name: str) -> None:
         """Make the datastore ``name`` the default."""

@@ -139,12 +139,12 @@ class AmlStepOperator(BaseOperator):
         owner = {"dag_id": ti.dag_id, "run_id": run_id, "task_id": spec.task_id}
         fp = decision.get("fingerprint")
 
-        params = resolve_params(context, store, self.pipeline)
         workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
         record = workdir / "record"
         heartbeat = _Heartbeat(index, fp) if fp and decision.get("claimed") else None
         staging: dict[str, Path] = {}
         try:
+            params = resolve_params(context, store, self.pipeline, fetch_into=workdir)
             paths = self._resolve_inputs(spec, ti, store, workdir, params)
             for ds in {o.datastore for o in spec.outputs}:
                 staging[ds] = store.staging(ds, run_id, spec.task_id, ti.try_number)
@@ -230,7 +230,7 @@ class AmlStepOperator(BaseOperator):
     ) -> dict[str, str]:
         paths: dict[str, str] = {}
         for inp in spec.inputs:
-            source = self._input_source(inp, ti, store, params)
+            source = self._input_source(inp, ti, store, params, workdir / "fetched" / inp.name)
             if inp.mode == "download":
                 target = (
                     Path(inp.path_on_compute)
@@ -242,7 +242,9 @@ class AmlStepOperator(BaseOperator):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.exists() and inp.overwrite:
                     shutil.rmtree(target) if target.is_dir() else target.unlink()
-                if source.is_dir():
+                if source.is_relative_to(workdir):  # fetched from a remote datastore
+                    shutil.move(source, target)
+                elif source.is_dir():
                     shutil.copytree(source, target, dirs_exist_ok=True)
                 else:
                     shutil.copyfile(source, target)
@@ -252,8 +254,9 @@ class AmlStepOperator(BaseOperator):
         return paths
 
     def _input_source(
-        self, inp: InputSpec, ti: Any, store: ArtifactStore, params: dict[str, Any]
+        self, inp: InputSpec, ti: Any, store: ArtifactStore, params: dict[str, Any], fetch: Path
     ) -> Path:
+        """Where an input is on this machine (remote data is downloaded into ``fetch``)."""
         if inp.kind == "pipeline_data":
             assert inp.producer is not None and inp.output is not None
             ref = pull_output(ti, self.pipeline, inp.producer, inp.output)
@@ -267,7 +270,13 @@ class AmlStepOperator(BaseOperator):
             path = Path(params[inp.param])
         else:
             assert inp.datastore is not None
-            path = store.local_path(inp.datastore, inp.path or "")
+            found = store.materialise(inp.datastore, inp.path or "", fetch)
+            if found is None:
+                raise StepFailed(
+                    f"input {inp.name!r}: {inp.path or '/'} does not exist on datastore "
+                    f"{inp.datastore!r}"
+                )
+            return found
         if not path.exists():
             raise StepFailed(f"input {inp.name!r}: {path} does not exist")
         return path

@@ -12,6 +12,7 @@ from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactReference, ArtifactStore
 from airflow_aml.artifacts.xcom import as_reference
 from airflow_aml.compiler.spec import RESERVED_CONF_KEY
+from airflow_aml.exceptions import DatastoreException
 from airflow_aml.runtime import cancel
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY, check_task_id
 
@@ -56,15 +57,27 @@ def ensure_run_not_failed(
 
 
 def resolve_params(
-    context: Any, store: ArtifactStore, pipeline: dict[str, Any], *, as_paths: bool = True
+    context: Any, store: ArtifactStore, pipeline: dict[str, Any], *, fetch_into: Path | None = None
 ) -> dict[str, Any]:
-    """The run's parameter values; DataPath values become local paths if ``as_paths``."""
+    """The run's parameter values. With ``fetch_into``, DataPath values become local
+    paths: in place on a local datastore, downloaded below ``fetch_into`` from a remote
+    one (an error names the parameter when the path does not exist there)."""
     given = context.get("params") or {}
     values: dict[str, Any] = {}
     for name, ptype in pipeline.get("parameters", {}).items():
         value = given.get(name)
-        if as_paths and ptype == "datapath" and isinstance(value, dict):
-            values[name] = str(store.local_path(value["datastore"], value.get("path", "")))
+        if fetch_into is not None and ptype == "datapath" and isinstance(value, dict):
+            datastore, path = value["datastore"], value.get("path", "")
+            if store.is_local(datastore):
+                values[name] = str(store.local_path(datastore, path))
+                continue
+            local = store.materialise(datastore, path, fetch_into / "datapaths" / name)
+            if local is None:
+                raise DatastoreException(
+                    f"DataPath parameter {name!r}: {path!r} does not exist on datastore "
+                    f"{datastore!r}"
+                )
+            values[name] = str(local)
         else:
             values[name] = value
     return values
@@ -84,5 +97,5 @@ def pull_output(
 
 def reuse_index(store: ArtifactStore, pipeline: dict[str, Any]) -> ReuseIndex:
     """The reuse index on the pipeline's artifact datastore."""
-    root: Path = store.local_path(pipeline["artifact_datastore"], f"{ARTIFACT_ROOT}/.reuse")
-    return ReuseIndex(root)
+    artifacts = store.objects(pipeline["artifact_datastore"])
+    return ReuseIndex(artifacts.child(f"{ARTIFACT_ROOT}/.reuse"))

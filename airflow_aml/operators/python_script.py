@@ -10,9 +10,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import IO, Any
 
+from airflow_aml.artifacts.snapshot import local_source
 from airflow_aml.operators.base import AmlStepOperator, StepContext, StepFailed
 from airflow_aml.runtime import cancel, contract
 from airflow_aml.runtime.contract import data_reference_env, parameter_env, render_arguments
@@ -39,7 +39,7 @@ class PythonScriptStepOperator(AmlStepOperator):
 
     def run_step(self, ctx: StepContext) -> None:
         spec = ctx.spec
-        source = Path(spec.source_directory)
+        source = local_source(spec.source_directory)
         script = source / spec.script_name
         if not script.is_file():
             raise StepFailed(f"script {spec.script_name!r} not found in {source}")

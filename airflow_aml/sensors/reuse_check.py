@@ -15,8 +15,6 @@ and looks it up in the reuse index:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,13 +26,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_components
 from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex, same_owner
-from airflow_aml.artifacts.snapshot import manifest_path, take_snapshot
-from airflow_aml.artifacts.store import (
-    ArtifactReference,
-    ArtifactStore,
-    tree_digest,
-    tree_signature,
-)
+from airflow_aml.artifacts.snapshot import frozen_manifest, take_snapshot
+from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.compiler.spec import InputSpec, StepSpec
 from airflow_aml.operators.common import (
     REUSE_XCOM_KEY,
@@ -94,7 +87,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
         store = ArtifactStore(self.pipeline["datastores"])
         index = reuse_index(store, self.pipeline)
 
-        params = resolve_params(context, store, self.pipeline, as_paths=False)
+        params = resolve_params(context, store, self.pipeline)
         components = step_components(
             spec,
             parameters=params,
@@ -206,8 +199,8 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
         folder = Path(spec.source_directory)
         if spec.source_frozen:  # content-addressed at submit: nothing to re-hash
             if index.manifest(spec.source_digest) is None:
-                with contextlib.suppress(FileNotFoundError, ValueError):
-                    files = json.loads(manifest_path(folder).read_text(encoding="utf-8"))
+                files = frozen_manifest(spec.source_directory)
+                if files is not None:
                     index.save_manifest(spec.source_digest, files)
             return spec.source_digest
         if not folder.is_dir():
@@ -242,13 +235,7 @@ class ReuseCheckSensor(BaseSensorOperator, SkipMixin):
             datastore, path = inp.datastore, inp.path or ""
         identity: dict[str, Any] = {"datastore": datastore, "path": path, "mode": inp.mode}
         if spec.data_aware and datastore:
-            local = store.local_path(datastore, path)
-            if not local.exists():
-                identity["content"] = None
-            elif spec.data_aware == "digest":
-                identity["content"] = tree_digest(local)
-            else:
-                identity["content"] = tree_signature(local)[0]
+            identity["content"] = store.content_identity(datastore, path, spec.data_aware)
         return identity
 
     def _emit_reused_asset_events(

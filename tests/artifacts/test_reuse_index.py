@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex
+from airflow_aml.storage.folder import FolderStore
 
 FP = "ab" + "0" * 30
 FP2 = "cd" + "1" * 30
@@ -24,7 +25,11 @@ OWNER_B = {"dag_id": "exp", "run_id": "run-b", "task_id": "train", "step": "trai
 
 @pytest.fixture
 def index(tmp_path: Path) -> ReuseIndex:
-    return ReuseIndex(tmp_path / "azureml" / ".reuse")
+    return ReuseIndex(FolderStore(tmp_path / "azureml" / ".reuse"))
+
+
+def _root(index: ReuseIndex) -> Path:
+    return index.store.local_path("")
 
 
 def _entry(fp: str, **extra: Any) -> dict[str, Any]:
@@ -42,8 +47,8 @@ def _entry(fp: str, **extra: Any) -> dict[str, Any]:
 
 
 def _all_files(root: Path) -> list[Path]:
-    """Every file but the claim lock files (``inflight/.<fp>.lock``), which stay by design."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".lock"))
+    """Every file but the lock files (``.aml-locks/``), which stay by design."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and ".aml-locks" not in p.parts)
 
 
 # ----------------------------------------------------------------------- entries
@@ -55,8 +60,8 @@ def test_record_lookup_latest_forget_round_trip(index: ReuseIndex):
     index.record(first)
     assert index.lookup(FP) == first
     assert index.latest("exp", "train") == first
-    assert (index.root / "index" / "ab" / f"{FP}.json").is_file()
-    assert (index.root / "latest" / "exp" / "train.json").is_file()
+    assert (_root(index) / "index" / "ab" / f"{FP}.json").is_file()
+    assert (_root(index) / "latest" / "exp" / "train.json").is_file()
 
     second = _entry(FP2, run_id="run-b")
     index.record(second)
@@ -79,12 +84,12 @@ def test_recording_a_fingerprint_again_replaces_its_entry(index: ReuseIndex):
     index.record(_entry(FP, run_id="run-a"))
     index.record(_entry(FP, run_id="run-b"))
     assert index.lookup(FP) == _entry(FP, run_id="run-b")
-    assert [p.name for p in _all_files(index.root / "index")] == [f"{FP}.json"]
+    assert [p.name for p in _all_files(_root(index) / "index")] == [f"{FP}.json"]
 
 
 def test_a_corrupt_entry_reads_as_missing(index: ReuseIndex):
     index.record(_entry(FP))
-    (index.root / "index" / "ab" / f"{FP}.json").write_text("{not json", encoding="utf-8")
+    (_root(index) / "index" / "ab" / f"{FP}.json").write_text("{not json", encoding="utf-8")
     assert index.lookup(FP) is None
 
 
@@ -154,9 +159,10 @@ _CLAIM_SCRIPT = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from airflow_aml.artifacts.reuse_index import ReuseIndex
+    from airflow_aml.storage.folder import FolderStore
 
     root, fp, i, go = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
-    index = ReuseIndex(Path(root))
+    index = ReuseIndex(FolderStore(Path(root)))
     Path(str(go) + "." + i).touch()  # ready
     while not go.exists():
         time.sleep(0.0005)
@@ -171,7 +177,7 @@ def test_claim_race_between_processes_has_one_winner(index: ReuseIndex, tmp_path
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _CLAIM_SCRIPT, str(index.root), FP, str(i), str(go)],
+            [sys.executable, "-c", _CLAIM_SCRIPT, str(_root(index)), FP, str(i), str(go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -195,7 +201,7 @@ def test_claim_race_between_processes_has_one_winner(index: ReuseIndex, tmp_path
     held = index.claim_owner(FP)
     assert held is not None
     assert held[0]["run_id"] == f"run-{winners[0]}"
-    assert _all_files(index.root) == [index.root / "inflight" / f"{FP}.json"]
+    assert _all_files(_root(index)) == [_root(index) / "inflight" / f"{FP}.json"]
 
 
 def test_release_only_by_the_owner(index: ReuseIndex):
@@ -226,7 +232,7 @@ def test_release_by_a_step_of_another_dag_with_the_same_run_id_keeps_the_claim(
 
 def test_heartbeat_updates_the_age_of_the_claim(index: ReuseIndex):
     assert index.claim(FP, OWNER_A)
-    path = index.root / "inflight" / f"{FP}.json"
+    path = _root(index) / "inflight" / f"{FP}.json"
     old = time.time() - 1000
     os.utime(path, (old, old))
     held = index.claim_owner(FP)
@@ -243,7 +249,7 @@ def test_heartbeat_updates_the_age_of_the_claim(index: ReuseIndex):
 def test_heartbeat_without_a_claim_creates_nothing(index: ReuseIndex):
     index.heartbeat(FP)
     assert index.claim_owner(FP) is None
-    assert not (index.root / "inflight" / f"{FP}.json").exists()
+    assert not (_root(index) / "inflight" / f"{FP}.json").exists()
 
 
 def test_break_claim_removes_only_the_claim_it_was_told_about(index: ReuseIndex):
@@ -305,9 +311,10 @@ _RECORD_SCRIPT = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from airflow_aml.artifacts.reuse_index import ReuseIndex
+    from airflow_aml.storage.folder import FolderStore
 
     root, worker, count, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
-    index = ReuseIndex(Path(root))
+    index = ReuseIndex(FolderStore(Path(root)))
     Path(str(go) + "." + str(worker)).touch()
     while not go.exists():
         time.sleep(0.0005)
@@ -331,7 +338,7 @@ def test_concurrent_records_from_several_processes_lose_nothing(index: ReuseInde
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _RECORD_SCRIPT, str(index.root), str(w), str(count), str(go)],
+            [sys.executable, "-c", _RECORD_SCRIPT, str(_root(index)), str(w), str(count), str(go)],
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -365,11 +372,11 @@ def test_concurrent_records_from_several_processes_lose_nothing(index: ReuseInde
         assert index.lookup(fp) == entry
 
     # Only whole entries are left: no temp files, every file valid JSON.
-    files = _all_files(index.root)
-    index_files = [p for p in files if p.parent.parent == index.root / "index"]
+    files = _all_files(_root(index))
+    index_files = [p for p in files if p.parent.parent == _root(index) / "index"]
     assert sorted(p.stem for p in index_files) == sorted(expected)
     assert all(p.parent.name == p.stem[:2] for p in index_files)
-    assert files == sorted([*index_files, index.root / "latest" / "exp" / "shared.json"])
+    assert files == sorted([*index_files, _root(index) / "latest" / "exp" / "shared.json"])
     for p in files:
         assert not p.name.startswith(".")
         json.loads(p.read_text(encoding="utf-8"))

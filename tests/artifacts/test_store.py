@@ -156,11 +156,21 @@ def test_resolve_deleted_output_raises(store, root):
 
 
 def test_unknown_or_remote_datastore_refused(tmp_path):
-    store = ArtifactStore({"blob": {"type": "azure_blob", "container": "c"}})
+    store = ArtifactStore(
+        {
+            "blob": {"type": "azure_blob", "container_name": "c", "wasb_conn_id": "x"},
+            "broken": {"type": "azure_blob", "container": "c"},
+            "odd": {"type": "ftp"},
+        }
+    )
     with pytest.raises(DatastoreException, match="not known"):
-        store.root("nope")
-    with pytest.raises(DatastoreException, match="cannot be used"):
-        store.root("blob")
+        store.objects("nope")
+    with pytest.raises(DatastoreException, match="is remote"):
+        store.local_path("blob", "a")
+    with pytest.raises(DatastoreException, match="'broken'.*container_name"):
+        store.objects("broken")
+    with pytest.raises(DatastoreException, match="'odd' has unknown type 'ftp'"):
+        store.objects("odd")
 
 
 def test_local_path_refuses_traversal(store, root, tmp_path):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml.artifacts.store import RECORD_DIR, ArtifactReference, ArtifactStore, run_prefix
+from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.backends.states import TERMINAL_STATUSES, pipeline_status, step_status
 from airflow_aml.compiler.spec import PipelineSpec, StepSpec
 from airflow_aml.exceptions import (
@@ -239,8 +239,9 @@ class PipelineRun:
         self, step: StepSpec, run_id: str | None = None, task_id: str | None = None
     ) -> Path:
         spec = self._record["spec"]
-        prefix = run_prefix(run_id or self._run_id, task_id or step.task_id)
-        return self._store.local_path(spec["default_datastore"], f"{prefix}/{RECORD_DIR}")
+        return self._store.record_folder(
+            spec["default_datastore"], run_id or self._run_id, task_id or step.task_id
+        )
 
     def get_steps(self) -> list[StepRun]:
         """Step runs of this run, in topological order."""

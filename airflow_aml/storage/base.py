@@ -1,0 +1,169 @@
+"""The object-store interface shared by local folders and Azure Blob containers.
+
+Keys are ``/``-separated paths relative to the store's root. Every write of an
+object is whole (readers never see half of it); ``if_absent`` writes are
+exclusive creates, ``if_etag`` deletes are conditional, and :meth:`lock` is a
+short-lived exclusive lock. That is all the reuse index and the registry need
+to stay consistent with concurrent writers on either kind of store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ObjectInfo", "ObjectStore", "join_key"]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object: key (relative to the store root), size, etag, mtime, MD5."""
+
+    key: str
+    size: int
+    etag: str
+    modified: float
+    md5: str = ""
+
+
+def join_key(*parts: str) -> str:
+    """Join key parts with ``/``, dropping empty parts and stray slashes."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+class ObjectStore(ABC):
+    """A place holding objects by key (see the module docstring)."""
+
+    #: A string naming the store (a folder path, or ``wasb://conn@container/prefix``).
+    url: str
+
+    #: Whether objects are plain local files (:meth:`local_path` works, nothing is copied).
+    is_local: bool = False
+
+    # ---------------------------------------------------------------- objects
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes | None:
+        """The content of ``key``, or None when it does not exist."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        """Store ``data`` at ``key`` whole; with ``if_absent`` only if ``key`` does not
+        exist yet (returns False then, True when written)."""
+
+    @abstractmethod
+    def info(self, key: str) -> ObjectInfo | None:
+        """Size, etag and mtime of ``key``; None when it does not exist."""
+
+    @abstractmethod
+    def delete(self, key: str, *, if_etag: str | None = None) -> bool:
+        """Delete ``key`` (only if its etag is still ``if_etag``, when given)."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, sorted by key."""
+
+    @abstractmethod
+    def touch(self, key: str) -> bool:
+        """Refresh the mtime of ``key`` (a heartbeat); False when it does not exist."""
+
+    @abstractmethod
+    def upload_file(self, local: Path, key: str) -> None:
+        """Store the local file ``local`` at ``key``."""
+
+    @abstractmethod
+    def download_file(self, key: str, local: Path) -> None:
+        """Write ``key`` to the local file ``local`` (whole: temp file + rename)."""
+
+    @abstractmethod
+    @contextlib.contextmanager
+    def lock(self, key: str, timeout: float = 120.0) -> Iterator[None]:
+        """Hold an exclusive lock named ``key`` (never for long)."""
+
+    @abstractmethod
+    def child(self, prefix: str) -> ObjectStore:
+        """The store rooted at ``prefix`` of this one."""
+
+    def local_path(self, key: str) -> Path:
+        """Where ``key`` is on this machine (local stores only)."""
+        raise NotImplementedError(f"{self.url} is not a local folder")
+
+    # ------------------------------------------------------------ conveniences
+    def read_text(self, key: str) -> str | None:
+        """The content of ``key`` as UTF-8 text."""
+        data = self.read_bytes(key)
+        return None if data is None else data.decode("utf-8")
+
+    def write_text(self, key: str, text: str, *, if_absent: bool = False) -> bool:
+        """Store ``text`` (UTF-8) at ``key`` (see :meth:`write_bytes`)."""
+        return self.write_bytes(key, text.encode("utf-8"), if_absent=if_absent)
+
+    def read_json(self, key: str) -> Any:
+        """The JSON content of ``key``; None when missing or not JSON."""
+        text = self.read_text(key)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    def write_json(self, key: str, value: Any, *, if_absent: bool = False) -> bool:
+        """Store ``value`` as JSON at ``key`` (see :meth:`write_bytes`)."""
+        return self.write_text(
+            key, json.dumps(value, indent=1, sort_keys=True), if_absent=if_absent
+        )
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` exists."""
+        return self.info(key) is not None
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many."""
+        found = self.list(prefix)
+        for obj in found:
+            self.delete(obj.key)
+        return len(found)
+
+    @contextlib.contextmanager
+    def update_json(self, key: str) -> Iterator[dict[str, Any]]:
+        """Edit the JSON object at ``key`` under its lock (created when missing)."""
+        with self.lock(key + ".lock"):
+            data = self.read_json(key)
+            doc: dict[str, Any] = data if isinstance(data, dict) else {}
+            yield doc
+            self.write_json(key, doc)
+
+    def upload_tree(self, local: Path, prefix: str) -> int:
+        """Store every file under the local folder ``local`` below ``prefix``; returns how many."""
+        files = []
+        for dirpath, _dirs, names in os.walk(local):
+            for name in names:
+                full = Path(dirpath) / name
+                files.append((full, join_key(prefix, full.relative_to(local).as_posix())))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda item: self.upload_file(*item), files))
+        return len(files)
+
+    def download_tree(self, prefix: str, local: Path) -> int:
+        """Write every object under ``prefix`` (a folder) below the local folder ``local``."""
+        base = prefix.strip("/")
+        objects = self.list(base + "/" if base else "")
+        local.mkdir(parents=True, exist_ok=True)
+
+        def fetch(obj: ObjectInfo) -> None:
+            rel = obj.key[len(base) :].lstrip("/") if base else obj.key
+            self.download_file(obj.key, local / rel)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(fetch, objects))
+        return len(objects)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"

@@ -1,0 +1,217 @@
+"""An Azure Blob container (or a prefix of one) as an object store.
+
+Credentials come only from the Airflow connection named by ``conn_id``
+(a ``wasb`` connection: connection string, account key, SAS or service
+principal, whatever :class:`~airflow.providers.microsoft.azure.hooks.wasb.WasbHook`
+accepts); the library never sees them otherwise. Exclusive creates use
+``If-None-Match: *``, conditional deletes ``If-Match``, and locks are blob
+leases (60 s, so a crashed holder never blocks others for long).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from airflow_aml.exceptions import DatastoreException
+from airflow_aml.storage.base import ObjectInfo, ObjectStore, join_key
+
+__all__ = ["BlobStore"]
+
+_LOCKS = ".aml-locks"
+_LEASE_SECONDS = 60
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _service_client(conn_id: str) -> Any:
+    """One ``BlobServiceClient`` per Airflow connection and process."""
+    with _clients_lock:
+        if conn_id not in _clients:
+            from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+            try:
+                _clients[conn_id] = WasbHook(wasb_conn_id=conn_id).get_conn()
+            except Exception as exc:  # unknown connection, bad extras, ...
+                raise DatastoreException(
+                    f"cannot connect to Azure Blob through Airflow connection {conn_id!r}: "
+                    f"{type(exc).__name__}: {exc}. Define the connection (conn_type 'wasb', "
+                    f"e.g. AIRFLOW_CONN_{conn_id.upper()}) where this code runs"
+                ) from None
+        return _clients[conn_id]
+
+
+class BlobStore(ObjectStore):
+    """Objects as blobs of ``container`` under ``prefix``, reached through ``conn_id``."""
+
+    def __init__(self, conn_id: str, container: str, prefix: str = ""):
+        self.conn_id = conn_id
+        self.container = container
+        self.prefix = join_key(prefix)
+        self.url = f"wasb://{conn_id}@{container}/{self.prefix}".rstrip("/")
+
+    # ---------------------------------------------------------------- plumbing
+    @property
+    def _container(self) -> Any:
+        return _service_client(self.conn_id).get_container_client(self.container)
+
+    def _name(self, key: str) -> str:
+        return join_key(self.prefix, key)
+
+    def _blob(self, key: str) -> Any:
+        return self._container.get_blob_client(self._name(key))
+
+    def _fail(self, exc: Exception, what: str) -> DatastoreException:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        if isinstance(exc, ResourceNotFoundError) and "ContainerNotFound" in str(exc):
+            return DatastoreException(
+                f"container {self.container!r} does not exist (connection {self.conn_id!r}); "
+                "register the datastore with create_if_not_exists=True or create it"
+            )
+        return DatastoreException(f"{what} on {self.url} failed: {type(exc).__name__}: {exc}")
+
+    def child(self, prefix: str) -> BlobStore:
+        return BlobStore(self.conn_id, self.container, join_key(self.prefix, prefix))
+
+    def create_container(self) -> None:
+        """Create the container if it does not exist."""
+        from azure.core.exceptions import ResourceExistsError
+
+        with contextlib.suppress(ResourceExistsError):
+            self._container.create_container()
+
+    # ----------------------------------------------------------------- objects
+    def read_bytes(self, key: str) -> bytes | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return bytes(self._blob(key).download_blob().readall())
+        except ResourceNotFoundError as exc:
+            if "ContainerNotFound" in str(exc):
+                raise self._fail(exc, f"read {key}") from None
+            return None
+
+    def write_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        from azure.core.exceptions import AzureError, ResourceExistsError
+
+        try:
+            self._blob(key).upload_blob(data, overwrite=not if_absent)
+        except ResourceExistsError:
+            if if_absent:
+                return False
+            raise
+        except AzureError as exc:
+            raise self._fail(exc, f"write {key}") from None
+        return True
+
+    def info(self, key: str) -> ObjectInfo | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            props = self._blob(key).get_blob_properties()
+        except ResourceNotFoundError:
+            return None
+        return _info(key, props)
+
+    def delete(self, key: str, *, if_etag: str | None = None) -> bool:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+
+        kwargs: dict[str, Any] = {}
+        if if_etag is not None:
+            kwargs = {"etag": if_etag, "match_condition": MatchConditions.IfNotModified}
+        try:
+            self._blob(key).delete_blob(**kwargs)
+        except (ResourceNotFoundError, ResourceModifiedError):
+            return False
+        return True
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        from azure.core.exceptions import AzureError
+
+        start = self._name(prefix) + ("/" if prefix.endswith("/") else "")
+        if self.prefix and not prefix:
+            start = self.prefix + "/"
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            blobs = list(self._container.list_blobs(name_starts_with=start or None))
+        except AzureError as exc:
+            raise self._fail(exc, "list") from None
+        found = [_info(b.name[cut:], b) for b in blobs if not b.name[cut:].startswith(_LOCKS + "/")]
+        return sorted(found, key=lambda o: o.key)
+
+    def touch(self, key: str) -> bool:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self._blob(key).set_blob_metadata({"heartbeat": f"{time.time():.3f}"})
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    def upload_file(self, local: Path, key: str) -> None:
+        from azure.core.exceptions import AzureError
+
+        try:
+            with open(local, "rb") as fh:
+                self._blob(key).upload_blob(fh, overwrite=True)
+        except AzureError as exc:
+            raise self._fail(exc, f"upload {key}") from None
+
+    def download_file(self, key: str, local: Path) -> None:
+        from azure.core.exceptions import AzureError
+
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", dir=local.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                self._blob(key).download_blob().readinto(fh)
+            os.replace(tmp, local)
+        except AzureError as exc:
+            raise self._fail(exc, f"download {key}") from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    @contextlib.contextmanager
+    def lock(self, key: str, timeout: float = 120.0) -> Iterator[None]:
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
+        blob = self._blob(join_key(_LOCKS, key.replace("/", "%")))
+        with contextlib.suppress(ResourceExistsError):
+            blob.upload_blob(b"", overwrite=False)
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            try:
+                lease = blob.acquire_lease(lease_duration=_LEASE_SECONDS)
+                break
+            except HttpResponseError as exc:
+                if exc.status_code != 409 or time.monotonic() > deadline:
+                    raise DatastoreException(f"cannot lock {key} on {self.url}: {exc}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(HttpResponseError):
+                lease.release()
+
+
+def _info(key: str, props: Any) -> ObjectInfo:
+    md5 = props.content_settings.content_md5 if props.content_settings else None
+    return ObjectInfo(
+        key=key,
+        size=int(props.size or 0),
+        etag=str(props.etag),
+        modified=props.last_modified.timestamp() if props.last_modified else 0.0,
+        md5=base64.b64encode(bytes(md5)).decode() if md5 else "",
+    )
