@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from airflow_aml.core import Datastore, Workspace
-from airflow_aml.core.datastore import LocalDatastore
+from airflow_aml.core.datastore import AzureBlobDatastore, LocalDatastore
 from airflow_aml.data import DataReference
 from airflow_aml.exceptions import (
     DatastoreException,
-    NotSupportedError,
     UserErrorException,
     ValidationError,
 )
@@ -337,12 +336,60 @@ def test_unregister_default_refused(fresh_ws):
     assert "workspaceblobstore" in fresh_ws.datastores
 
 
-def test_register_azure_blob_container_not_supported(fresh_ws):
-    with pytest.raises(NotSupportedError, match="register_local_folder"):
-        Datastore.register_azure_blob_container(
-            fresh_ws, "blob", container_name="c", account_name="acct", account_key="k"
-        )
+def test_register_azure_blob_container_refuses_secrets(fresh_ws):
+    for secret in ({"account_key": "S3CRET-KEY"}, {"sas_token": "sv=S3CRET-SAS"}):
+        with pytest.raises(DatastoreException, match="wasb_conn_id='blob'") as info:
+            Datastore.register_azure_blob_container(
+                fresh_ws, "blob", container_name="c", account_name="acct", **secret
+            )
+        assert "S3CRET" not in str(info.value)
     assert "blob" not in fresh_ws.datastores
+    assert "acct" not in (fresh_ws.home / "datastores.json").read_text()
+
+
+def test_azure_blob_datastore_round_trip(fresh_ws, blob_container, src_tree, tmp_path):
+    blob = Datastore.register_azure_blob_container(
+        fresh_ws, "blob", blob_container, "devstoreaccount1", wasb_conn_id="aml_blob"
+    )
+    assert isinstance(Datastore(fresh_ws, "blob"), AzureBlobDatastore)
+    assert blob.datastore_type == "AzureBlob" and blob.container_name == blob_container
+    saved = (fresh_ws.home / "datastores.json").read_text()
+    assert "AccountKey" not in saved and "aml_blob" in saved
+    ref = blob.upload(str(src_tree), target_path="in", show_progress=False)
+    assert ref.path_on_datastore == "in"
+    (src_tree / "a.txt").write_text("changed", encoding="utf-8")
+    blob.upload(str(src_tree), target_path="in", show_progress=False)  # overwrite=False keeps
+    assert blob.download(str(tmp_path / "dl"), prefix="in", show_progress=False) == 3
+    assert _tree(tmp_path / "dl" / "in") == {**_tree(src_tree), "a.txt": b"alpha"}
+    # v1: the prefix is a prefix of blob names, not only of folders
+    assert blob.download(str(tmp_path / "dl2"), prefix="in/su", show_progress=False) == 2
+    blob.set_as_default()
+    assert fresh_ws.get_default_datastore() == blob
+
+
+def test_azure_blob_datastore_errors_are_clear(fresh_ws, blob_container):
+    with pytest.raises(DatastoreException, match="'no_such_conn'"):
+        Datastore.register_azure_blob_container(
+            fresh_ws, "x", blob_container, "acct", wasb_conn_id="no_such_conn"
+        )
+    with pytest.raises(DatastoreException, match="'missing-container' does not exist"):
+        Datastore.register_azure_blob_container(
+            fresh_ws, "x", "missing-container", "acct", wasb_conn_id="aml_blob"
+        )
+    assert "x" not in fresh_ws.datastores
+    made = Datastore.register_azure_blob_container(
+        fresh_ws,
+        "x",
+        "made-on-demand",
+        "acct",
+        wasb_conn_id="aml_blob",
+        create_if_not_exists=True,
+    )
+    assert made.container_name == "made-on-demand"
+    with pytest.raises(DatastoreException, match="already exists"):
+        Datastore.register_azure_blob_container(
+            fresh_ws, "x", "other", "acct", wasb_conn_id="aml_blob", skip_validation=True
+        )
 
 
 def _file(folder: Path, name: str, text: str) -> Path:
