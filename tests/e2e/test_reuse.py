@@ -118,7 +118,8 @@ class Project:
 
     def report(self, run) -> str:
         out = run.find_step_run("compare")[0].get_output_data("report")
-        return (self.store.root / out.path_on_datastore / "report.txt").read_text()
+        folder = out.download(str(self.root / "downloads" / run.id))
+        return (Path(folder) / "report.txt").read_text()
 
 
 def _reasons(run) -> dict[str, list[str]]:
