@@ -8,7 +8,11 @@
 2. an Airflow home (``airflow.cfg``: LocalExecutor, SimpleAuthManager with
    fixed users and passwords, a shared JWT secret and API secret key, the
    scheduler and dag-processor tuned for latency) whose DAGs folder holds the
-   one airflow-aml loader file, and a workspace registry next to it;
+   one airflow-aml loader file;
+   an Azurite blob service (``tests/azurite.py``) whose container ``aml`` is the
+   workspace datastore and holds the registry (``wasb://aml_blob@aml/registry``),
+   reached through the Airflow connection ``aml_blob`` (``AIRFLOW_CONN_AML_BLOB``),
+   so clients share no disk with the servers, as in ``docker-compose.yaml``;
 3. ``airflow db migrate``, then in parallel ``airflow api-server``,
    ``airflow scheduler --skip-serve-logs``, ``airflow dag-processor`` and
    ``airflow triggerer --skip-serve-logs`` (no log server opens a port; the
@@ -19,7 +23,7 @@ triggerer) and for the loader file's first complete parse, warms the
 api-server's execution API (built lazily on its first request, ~3 s), and
 stops everything (SIGTERM to each process group, then SIGKILL) at the end of
 the session. The servers run with ``AIRFLOW_AML_REGISTRY`` = ``registry`` and
-``AIRFLOW_AML_HOME`` = ``aml_home`` of the yielded object.
+``AIRFLOW_AML_HOME`` = ``aml_home`` (theirs alone) of the yielded object.
 
 Environment: ``AIRFLOW_AML_PG_BINDIR`` names the PostgreSQL bin folder if it is
 not a Debian one; ``AIRFLOW_AML_KEEP_DEPLOYED=1`` keeps the temporary folders
@@ -49,6 +53,8 @@ from typing import Any
 
 import pytest
 
+from tests.azurite import AzuriteBlob, start_azurite
+
 LOADER_FILE = "airflow_aml_loader.py"
 LOADER_SOURCE = (
     "from airflow_aml.compiler.loader import dags_from_registry\n"
@@ -62,6 +68,8 @@ COMPONENTS = {
     "triggerer": ["triggerer", "--skip-serve-logs"],
 }
 STARTUP_TIMEOUT = 240.0
+BLOB_CONN_ID = "aml_blob"
+CONTAINER = "aml"
 _TIMINGS: dict[str, float] = {}
 
 
@@ -308,8 +316,10 @@ class DeployedAirflow:
     api_url: str
     airflow_home: Path
     dags_folder: Path
-    registry: Path
+    registry: str
+    datastore: str
     aml_home: Path
+    azurite: AzuriteBlob
     users: dict[str, str]
     env: dict[str, str]
     log_dir: Path
@@ -468,6 +478,7 @@ class DeployedAirflow:
                 if proc.status() != psutil.STATUS_ZOMBIE:
                     proc.kill()
         self.postgres.stop()
+        self.azurite.stop()
         if self._http is not None:
             self._http.close()
 
@@ -630,11 +641,15 @@ def start_deployment() -> Iterator[DeployedAirflow]:
 
     home = base / "airflow"
     dags = home / "dags"
-    registry = base / "registry"
-    aml_home = base / "aml-home"
+    aml_home = base / "aml-home"  # the servers' own: nothing in it is shared with clients
     log_dir = base / "component-logs"
-    for folder in (dags, home / "plugins", registry / "specs", aml_home, log_dir):
+    for folder in (dags, home / "plugins", aml_home, log_dir, base / "azurite"):
         folder.mkdir(parents=True, exist_ok=True)
+    # The workspace datastore and the registry: a blob container, as in docker-compose.yaml.
+    azurite = start_azurite(base / "azurite")
+    azurite.create_container(CONTAINER)
+    registry = f"wasb://{BLOB_CONN_ID}@{CONTAINER}/registry"
+    datastore = f"wasb://{BLOB_CONN_ID}@{CONTAINER}"
     (dags / LOADER_FILE).write_text(LOADER_SOURCE, encoding="utf-8")
 
     api_port = free_port()
@@ -645,8 +660,9 @@ def start_deployment() -> Iterator[DeployedAirflow]:
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW_CONFIG=str(home / "airflow.cfg"),
-        AIRFLOW_AML_REGISTRY=str(registry),
+        AIRFLOW_AML_REGISTRY=registry,
         AIRFLOW_AML_HOME=str(aml_home),
+        **{f"AIRFLOW_CONN_{BLOB_CONN_ID.upper()}": azurite.conn_json()},
         AIRFLOW_AML_CACHE=str(aml_home / "cache"),
     )
     deployed = DeployedAirflow(
@@ -654,7 +670,9 @@ def start_deployment() -> Iterator[DeployedAirflow]:
         airflow_home=home,
         dags_folder=dags,
         registry=registry,
+        datastore=datastore,
         aml_home=aml_home,
+        azurite=azurite,
         users=users,
         env=env,
         log_dir=log_dir,

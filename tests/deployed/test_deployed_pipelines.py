@@ -54,18 +54,25 @@ def dws(deployed_airflow, tmp_path_factory) -> Iterator[Workspace]:
         json.dumps(
             {
                 "workspace_name": "deployed",
-                "home": str(deployed_airflow.aml_home),
-                "registry": str(deployed_airflow.registry),
+                "home": "../client-home",  # the client's own: no disk shared with Airflow
+                "registry": deployed_airflow.registry,
+                "datastore": deployed_airflow.datastore,
                 "airflow": {"api_url": deployed_airflow.api_url},
             }
         )
     )
-    saved = {k: os.environ.get(k) for k in ("AIRFLOW_AML_API_USERNAME", "AIRFLOW_AML_API_PASSWORD")}
-    os.environ["AIRFLOW_AML_API_USERNAME"] = "admin"
-    os.environ["AIRFLOW_AML_API_PASSWORD"] = deployed_airflow.users["admin"]
+    secrets = {
+        "AIRFLOW_AML_API_USERNAME": "admin",
+        "AIRFLOW_AML_API_PASSWORD": deployed_airflow.users["admin"],
+        "AIRFLOW_CONN_AML_BLOB": deployed_airflow.azurite.conn_json(),
+    }
+    saved = {k: os.environ.get(k) for k in secrets}
+    os.environ.update(secrets)
     try:
         ws = Workspace.from_config(path=str(folder))
-        assert ws.mode == "deployed" and ws.registry_path == deployed_airflow.registry
+        assert ws.mode == "deployed" and ws.registry_location == deployed_airflow.registry
+        assert ws.home == (folder / "client-home").resolve()
+        assert not ws.home.is_relative_to(deployed_airflow.aml_home.parent)
         yield ws
     finally:
         for k, v in saved.items():
@@ -104,11 +111,16 @@ def _pipeline(ws, sources) -> Pipeline:
     return Pipeline(ws, [double])
 
 
+def _read_output(ws, run, step: str, output: str, name: str) -> str:
+    """A file of a step output, downloaded from the (blob) datastore as a client does."""
+    ref = run.find_step_run(step)[0].get_output_data(output)
+    assert ref.datastore_name == "workspaceblobstore"
+    folder = ref.download(str(ws.home / "downloads" / run.id))
+    return (Path(folder) / name).read_text()
+
+
 def _seen(ws, run) -> list[str]:
-    ref = run.find_step_run("echo")[0].get_output_data("seen")
-    return json.loads(
-        (Path(ws.get_default_datastore().root) / ref.path_on_datastore / "seen.json").read_text()
-    )["args"]
+    return json.loads(_read_output(ws, run, "echo", "seen", "seen.json"))["args"]
 
 
 def test_config_never_holds_secrets(tmp_path):
@@ -136,10 +148,9 @@ def test_submit_from_python_api(dws, sources, deployed_airflow):
     assert steps["echo"].get_metrics() == {"n_args": 2}
     assert "Running step 'echo'" in steps["echo"].get_job_log()
     assert "echo saw ['5', 'base']" in steps["echo"].get_stdout_log()
-    out = steps["double"].get_output_data("doubled")
-    assert (
-        Path(dws.get_default_datastore().root) / out.path_on_datastore / "double.txt"
-    ).read_text() == "5 base 5 base"
+    assert _read_output(dws, run, "double", "doubled", "double.txt") == "5 base 5 base"
+    spec = dws._backend.registry_store.read_spec("deployed_submit")
+    assert all(s.source_directory.startswith(deployed_airflow.registry) for s in spec.steps)
 
     again = Experiment(dws, "deployed_submit").submit(
         _pipeline(dws, sources), pipeline_parameters={"count": 5}
@@ -147,7 +158,8 @@ def test_submit_from_python_api(dws, sources, deployed_airflow):
     assert again.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
     assert all(s.is_reused for s in again.get_steps())
     ti = deployed_airflow.request(
-        "GET", f"/api/v2/dags/deployed_submit/dagRuns/{again.id}/taskInstances/echo").json()
+        "GET", f"/api/v2/dags/deployed_submit/dagRuns/{again.id}/taskInstances/echo"
+    ).json()
     assert ti["state"] == "skipped"
     assert ti["note"] and f"of run {run.id}" in ti["note"]
 
@@ -171,10 +183,12 @@ def test_trigger_three_ways(dws, published, deployed_airflow):
         "GET",
         f"/api/v2/dags/{published.dag_id}/dagRuns/{run_id}/taskInstances/echo/xcomEntries/seen",
     ).json()["value"]
-    args = json.loads(
-        (Path(dws.get_default_datastore().root) / echo_out["path"] / "seen.json").read_text()
-    )["args"]
-    assert args == ["11", "base"]
+    local = dws.get_default_datastore().download(
+        str(dws.home / "downloads" / run_id), prefix=echo_out["path"], show_progress=False
+    )
+    assert local == 1
+    seen = dws.home / "downloads" / run_id / echo_out["path"] / "seen.json"
+    assert json.loads(seen.read_text())["args"] == ["11", "base"]
 
     # 2. The AML-compatible route with string ParameterAssignments.
     path = published.endpoint.split(deployed_airflow.api_url, 1)[1]
