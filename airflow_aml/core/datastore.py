@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml._names import safe_relative_path
-from airflow_aml.exceptions import DatastoreException
+from airflow_aml.exceptions import DatastoreException, NotSupportedError
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
@@ -157,6 +157,33 @@ class Datastore:
         store = Datastore.get(workspace, datastore_name)
         assert isinstance(store, AzureBlobDatastore)
         return store
+
+    @staticmethod
+    def register_azure_file_share(
+        workspace: Workspace, datastore_name: str, *a: Any, **k: Any
+    ) -> Any:
+        """Not supported: Azure Files has no equivalent here yet (use an Azure Blob container)."""
+        raise NotSupportedError(
+            f"datastore {datastore_name!r}: Azure File shares are not supported by airflow-aml; "
+            "register an Azure Blob container (register_azure_blob_container) or a local folder"
+        )
+
+    @staticmethod
+    def register_azure_data_lake_gen2(
+        workspace: Workspace, datastore_name: str, *a: Any, **k: Any
+    ) -> Any:
+        """Not supported yet: use an Azure Blob container (ADLS Gen2 accounts serve blob too)."""
+        raise NotSupportedError(
+            f"datastore {datastore_name!r}: ADLS Gen2 datastores are not supported by airflow-aml "
+            "yet; register the account's container with register_azure_blob_container"
+        )
+
+    @staticmethod
+    def register_dbfs(workspace: Workspace, datastore_name: str, *a: Any, **k: Any) -> Any:
+        """Not supported yet (DBFS datastores come with Databricks steps)."""
+        raise NotSupportedError(
+            f"datastore {datastore_name!r}: DBFS datastores are not supported by airflow-aml yet"
+        )
 
     def set_as_default(self) -> None:
         """Make this datastore the workspace default."""

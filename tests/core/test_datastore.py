@@ -11,6 +11,7 @@ from airflow_aml.core.datastore import AzureBlobDatastore, LocalDatastore
 from airflow_aml.data import DataReference
 from airflow_aml.exceptions import (
     DatastoreException,
+    NotSupportedError,
     UserErrorException,
     ValidationError,
 )
@@ -397,3 +398,12 @@ def _file(folder: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.mark.parametrize(
+    "method", ["register_azure_file_share", "register_azure_data_lake_gen2", "register_dbfs"]
+)
+def test_other_azure_datastore_kinds_name_the_alternative(fresh_ws, method):
+    with pytest.raises(NotSupportedError, match="'files'.*not supported"):
+        getattr(Datastore, method)(fresh_ws, "files", "share", "acct")
+    assert "files" not in fresh_ws.datastores
