@@ -145,7 +145,9 @@ class BlobStore(ObjectStore):
             blobs = list(self._container.list_blobs(name_starts_with=start or None))
         except AzureError as exc:
             raise self._fail(exc, "list") from None
-        found = [_info(b.name[cut:], b) for b in blobs if not b.name[cut:].startswith(_LOCKS + "/")]
+        # Lock blobs of this store and of its child stores (``<any>/.aml-locks/``) are
+        # not objects, as in FolderStore, which skips every ``.aml-locks`` folder.
+        found = [_info(b.name[cut:], b) for b in blobs if _LOCKS not in b.name[cut:].split("/")]
         return sorted(found, key=lambda o: o.key)
 
     def touch(self, key: str) -> bool:
