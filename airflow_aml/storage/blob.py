@@ -32,20 +32,22 @@ _clients_lock = threading.Lock()
 
 
 def _service_client(conn_id: str) -> Any:
-    """One ``BlobServiceClient`` per Airflow connection and process."""
+    """One ``BlobServiceClient`` per Airflow connection and process (a connection given
+    by an ``AIRFLOW_CONN_<ID>`` variable that changes gets a new client)."""
+    key = f"{conn_id}\0{os.environ.get(f'AIRFLOW_CONN_{conn_id.upper()}', '')}"
     with _clients_lock:
-        if conn_id not in _clients:
+        if key not in _clients:
             from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
             try:
-                _clients[conn_id] = WasbHook(wasb_conn_id=conn_id).get_conn()
+                _clients[key] = WasbHook(wasb_conn_id=conn_id).get_conn()
             except Exception as exc:  # unknown connection, bad extras, ...
                 raise DatastoreException(
                     f"cannot connect to Azure Blob through Airflow connection {conn_id!r}: "
                     f"{type(exc).__name__}: {exc}. Define the connection (conn_type 'wasb', "
                     f"e.g. AIRFLOW_CONN_{conn_id.upper()}) where this code runs"
                 ) from None
-        return _clients[conn_id]
+        return _clients[key]
 
 
 class BlobStore(ObjectStore):
