@@ -1,19 +1,27 @@
 """docker-compose.yaml: the shape of the official Airflow 3 compose, plus airflow-aml.
 
 No Docker engine runs in the test environment, so the file is checked as data
-(the same topology runs natively in tests/deployed).
+(the same topology runs natively in tests/deployed). The parts that talk to Azure
+Blob (airflow-init's container creation, the host client's config and
+connection from the header) run against a real Azurite (tests/azurite.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from tests.azurite import AzuriteBlob
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yaml"
@@ -35,10 +43,15 @@ REGISTRY_READERS = [
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
+# The Airflow connection to Azurite and the container that is datastore and registry.
+BLOB_CONN_ID = "aml_blob"
+CONTAINER = "aml"
+CONN_ENV = f"AIRFLOW_CONN_{BLOB_CONN_ID.upper()}"
+IN_COMPOSE_ENDPOINT = "http://azurite:10000/devstoreaccount1"
 
 
 # What a user puts in .env (see the compose file's header).
-DOTENV = {"AIRFLOW_UID": "1000", "AIRFLOW_AML_HOME_DIR": "/srv/aml-home"}
+DOTENV = {"AIRFLOW_UID": "1000"}
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -64,9 +77,13 @@ def compose() -> dict[str, Any]:
     return dict(yaml.safe_load(text))
 
 
-def test_home_dir_must_be_set():
-    with pytest.raises(ValueError, match="AIRFLOW_AML_HOME_DIR is not set"):
-        interpolate(COMPOSE.read_text(encoding="utf-8"), {"AIRFLOW_UID": "1000"})
+def test_nothing_but_the_uid_goes_in_dotenv():
+    # No variable is required (no `${VAR:?...}`): compose starts with an empty .env too.
+    text = COMPOSE.read_text(encoding="utf-8")
+    assert not re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?", text)
+    assert yaml.safe_load(interpolate(text, {}))["services"]
+    # No shared workspace home any more (it was AIRFLOW_AML_HOME_DIR, bind-mounted).
+    assert "AIRFLOW_AML_HOME_DIR" not in text
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +114,50 @@ def _mounts(service: dict[str, Any]) -> dict[str, str]:
 def _command(service: dict[str, Any]) -> str:
     command = service.get("command", "")
     return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def _fields(connection_string: str) -> dict[str, str]:
+    """``Key=value;...`` -> ``{key: value}``."""
+    return dict(part.split("=", 1) for part in connection_string.split(";") if part)
+
+
+def _init_python_one_liner(services: dict[str, Any]) -> str:
+    """The Python code airflow-init runs with ``python -c "..."`` (container creation)."""
+    found = re.findall(r'^\s*python -c "([^"]+)"\s*$', _command(services["airflow-init"]), re.M)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _header() -> str:
+    """The compose file's leading comment block, without the ``# `` prefixes."""
+    lines = []
+    for line in COMPOSE.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[2:] if line.startswith("# ") else line[1:])
+    return "\n".join(lines)
+
+
+def _host_client() -> tuple[dict[str, Any], dict[str, str]]:
+    """The host client's ``.azureml/config.json`` and environment, from the header."""
+    header = _header()
+    config = re.search(r"\.azureml/config\.json:\n(.*?)\n\s*environment:\n", header, re.S)
+    assert config, "the header does not show the client's .azureml/config.json"
+    env: dict[str, str] = {}
+    for name, quoted, plain in re.findall(r"^\s*export (\w+)=(?:'([^']*)'|(\S+))$", header, re.M):
+        env[name] = quoted or plain
+    return json.loads(config.group(1)), env
+
+
+def _run_init_one_liner(code: str, conn_json: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, CONN_ENV: conn_json}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_required_services(services):
@@ -170,27 +231,38 @@ def test_celery_executor_with_redis_broker_and_postgres_backend(services, common
     assert services["redis"]["image"].startswith("redis:")
 
 
-def test_workspace_home_is_mounted_at_the_same_path_everywhere(services):
-    home = DOTENV["AIRFLOW_AML_HOME_DIR"]
-    for name in REGISTRY_READERS:
-        assert _mounts(services[name]).get(home) == home, name
-
-
-def test_registry_is_a_shared_volume(compose, services, common_env):
+def test_registry_is_in_the_azurite_container_for_every_airflow_service(services, common_env):
     registry = common_env["AIRFLOW_AML_REGISTRY"]
-    assert registry == f"{DOTENV['AIRFLOW_AML_HOME_DIR']}/registry"
-    sources = set()
-    for name in REGISTRY_READERS:
-        service = services[name]
-        assert service["environment"]["AIRFLOW_AML_REGISTRY"] == registry, name
-        mounts = _mounts(service)
-        home = DOTENV["AIRFLOW_AML_HOME_DIR"]
-        assert home in mounts, f"{name} does not mount the workspace home with the registry"
-        sources.add(mounts[home])
-    assert len(sources) == 1, f"services mount different registries: {sources}"
-    source = sources.pop()
-    if not source.startswith((".", "/")):  # a named volume must be declared
-        assert source in (compose.get("volumes") or {}), source
+    parts = urlsplit(registry)
+    assert parts.scheme == "wasb", registry
+    assert parts.netloc == f"{BLOB_CONN_ID}@{CONTAINER}", registry
+    assert parts.path.strip("/"), "the registry has a prefix of its own in the container"
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW_AML_REGISTRY"] == registry, name
+        assert env[CONN_ENV] == common_env[CONN_ENV], name  # the registry's connection
+
+
+def test_no_workspace_home_is_shared(compose, services):
+    # Bind mounts are the loader DAG folder and the plugins, read-only; the rest are
+    # named volumes of Airflow's own (logs, config) or of the backing services.
+    binds = {"./docker/dags": "/opt/airflow/dags", "./plugins": "/opt/airflow/plugins"}
+    declared = set(compose.get("volumes") or {})
+    for name, service in services.items():
+        for entry in service.get("volumes", []):
+            source, target, *options = _default(entry).split(":")
+            if source.startswith((".", "/")):
+                assert binds.get(source) == target and options == ["ro"], f"{name}: {entry}"
+            else:
+                assert source in declared, f"{name}: {entry}"
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert not {"AIRFLOW_AML_HOME", "AIRFLOW_AML_HOME_DIR"} & set(env), name
+    assert set(_mounts(services["airflow-worker"]).values()) == {
+        *binds,
+        "airflow-logs",
+        "airflow-config",
+    }
 
 
 def test_dags_folder_holds_the_loader_file(services, common_env):
@@ -236,29 +308,124 @@ def test_auth_is_simple_auth_manager_with_dev_login(common_env):
     assert _default(common_env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]) == "airflow:admin"
 
 
-def test_azurite_and_the_wasb_connection(services, common_env):
+def test_azurite_and_the_blob_connection(services, common_env):
     azurite = services["azurite"]
     assert azurite["image"].startswith("mcr.microsoft.com/azure-storage/azurite")
     command = _command(azurite)
     assert "azurite-blob" in command and "--blobPort 10000" in command
     assert "--blobHost 0.0.0.0" in command  # inside its container, for the compose network
     assert "/data" in _mounts(azurite)
+    assert [_default(str(p)) for p in azurite["ports"]] == ["127.0.0.1:10000:10000"]
 
-    wasb = [
-        json.loads(value)
-        for key, value in common_env.items()
-        if key.startswith("AIRFLOW_CONN_") and value.lstrip().startswith("{")
-    ]
-    wasb = [conn for conn in wasb if conn.get("conn_type") == "wasb"]
-    assert len(wasb) == 1, wasb
-    fields = dict(
-        part.split("=", 1) for part in wasb[0]["extra"]["connection_string"].split(";") if part
-    )
-    assert fields["AccountName"] == "devstoreaccount1"
-    assert fields["AccountKey"] == AZURITE_KEY  # Azurite's published development key
-    assert fields["BlobEndpoint"] == "http://azurite:10000/devstoreaccount1"
+    conns = [key for key in common_env if key.startswith("AIRFLOW_CONN_")]
+    assert conns == [CONN_ENV], conns  # AIRFLOW_CONN_WASB_DEFAULT is gone
+    conn = json.loads(common_env[CONN_ENV])
+    assert conn["conn_type"] == "wasb"
+    fields = _fields(conn["extra"]["connection_string"])
+    assert fields == {
+        "DefaultEndpointsProtocol": "http",
+        "AccountName": "devstoreaccount1",
+        "AccountKey": AZURITE_KEY,  # Azurite's published development key
+        "BlobEndpoint": IN_COMPOSE_ENDPOINT,
+    }
     for name in AIRFLOW_SERVICES:
-        assert services[name]["depends_on"]["azurite"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["azurite"]["condition"] == "service_healthy", name
+
+
+def test_airflow_init_creates_the_container(services, common_env):
+    init = services["airflow-init"]
+    assert init["depends_on"]["azurite"]["condition"] == "service_healthy"
+    script = _command(init)
+    code = _init_python_one_liner(services)
+    assert ".create_container()" in code
+    location = re.search(r"open_location\('([^']+)'\)", code)
+    assert location, code
+    registry = urlsplit(common_env["AIRFLOW_AML_REGISTRY"])
+    assert urlsplit(location.group(1)).netloc == registry.netloc  # same connection, container
+    # After the metadata DB and airflow.cfg exist; before airflow-init hands over.
+    assert script.index("airflow config list") < script.index(code) < script.index("exec ")
+    # The registry is no folder any more: nothing to create or chown.
+    assert "AIRFLOW_AML_REGISTRY" not in script
+
+
+def test_airflow_init_one_liner_creates_the_container_in_azurite(
+    services, common_env, azurite_blob: AzuriteBlob
+):
+    """The one-liner, with the compose connection pointed at a real Azurite, is idempotent."""
+    from azure.storage.blob import BlobServiceClient
+
+    conn = json.loads(common_env[CONN_ENV])
+    string = conn["extra"]["connection_string"]
+    assert "azurite:10000" in string
+    conn["extra"]["connection_string"] = string.replace(
+        "azurite:10000", f"127.0.0.1:{azurite_blob.port}"
+    )
+    code = _init_python_one_liner(services)
+    with BlobServiceClient.from_connection_string(azurite_blob.connection_string) as client:
+        container = client.get_container_client(CONTAINER)
+        if container.exists():  # a fresh start, as on a new azurite-data volume
+            container.delete_container()
+        for attempt in (1, 2):  # the second run finds the container: still success
+            done = _run_init_one_liner(code, json.dumps(conn))
+            assert done.returncode == 0, f"run {attempt}:\n{done.stdout}\n{done.stderr}"
+            assert container.exists(), f"run {attempt}"
+
+
+def test_host_client_config_and_env_from_the_header(
+    services, common_env, azurite_blob: AzuriteBlob, tmp_path, monkeypatch
+):
+    """The header's host-client config and env reach the same container as Airflow."""
+    from azure.storage.blob import BlobServiceClient
+
+    from airflow_aml.core import Workspace
+
+    config, env = _host_client()
+    registry = common_env["AIRFLOW_AML_REGISTRY"]
+    assert config["registry"] == registry
+    assert config["datastore"] == f"wasb://{BLOB_CONN_ID}@{CONTAINER}"
+    api = urlsplit(config["airflow"]["api_url"])
+    assert api.hostname == "127.0.0.1"
+    assert f"127.0.0.1:{api.port}:8080" in services["airflow-apiserver"]["ports"]
+    assert not {"password", "token"} & set(config["airflow"])  # secrets stay in the env
+
+    assert env["AIRFLOW_AML_API_USERNAME"] == "airflow"
+    assert env["AIRFLOW_AML_API_PASSWORD"] == "airflow"
+    # The compose connection, through Azurite's published port instead of the network.
+    host_conn = json.loads(env[CONN_ENV])
+    compose_conn = json.loads(common_env[CONN_ENV])
+    host_string = host_conn["extra"]["connection_string"]
+    assert _fields(host_string)["BlobEndpoint"] == "http://127.0.0.1:10000/devstoreaccount1"
+    assert host_string == compose_conn["extra"]["connection_string"].replace(
+        "azurite:10000", "127.0.0.1:10000"
+    )
+    assert {**host_conn, "extra": {}} == {**compose_conn, "extra": {}}
+
+    # Against a real Azurite (its port instead of 10000): the container airflow-init
+    # creates is the client's registry and default datastore.
+    host_string = host_string.replace("127.0.0.1:10000", f"127.0.0.1:{azurite_blob.port}")
+    host_conn["extra"]["connection_string"] = host_string
+    done = _run_init_one_liner(_init_python_one_liner(services), json.dumps(host_conn))
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "project" / ".azureml").mkdir(parents=True)
+    (tmp_path / "project" / ".azureml" / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("AIRFLOW_AML_HOME", str(tmp_path / "client-home"))
+    monkeypatch.setenv(CONN_ENV, json.dumps(host_conn))
+    for name in ("AIRFLOW_AML_API_USERNAME", "AIRFLOW_AML_API_PASSWORD"):
+        monkeypatch.setenv(name, env[name])
+    ws = Workspace.from_config(path=str(tmp_path / "project"))
+    assert ws.mode == "deployed" and ws.registry_location == registry
+    datastore = ws.get_default_datastore()
+    assert datastore.name == "workspaceblobstore"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello.txt").write_text("hello from the host\n")
+    target = f"compose-check-{os.getpid()}"
+    datastore.upload(str(data), target_path=target, show_progress=False)
+    with BlobServiceClient.from_connection_string(azurite_blob.connection_string) as client:
+        container = client.get_container_client(CONTAINER)
+        blob = container.get_blob_client(f"{target}/hello.txt")
+        assert blob.download_blob().readall() == b"hello from the host\n"
+        blob.delete_blob()
 
 
 def test_no_secrets_beyond_the_dev_defaults(compose, common_env):
