@@ -21,6 +21,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ def main() -> int:
     with start_deployment() as d:
         os.environ["AIRFLOW_AML_API_USERNAME"] = "admin"
         os.environ["AIRFLOW_AML_API_PASSWORD"] = d.users["admin"]
+        os.environ["AIRFLOW_CONN_AML_BLOB"] = d.azurite.conn_json()
         from airflow_aml.core import Experiment, Workspace
         from airflow_aml.pipeline.core import Pipeline
         from airflow_aml.pipeline.steps import PythonScriptStep
@@ -87,8 +89,13 @@ def main() -> int:
         d.wait_for_dag("plain_one_task")
         d.request("PATCH", "/api/v2/dags/plain_one_task", json={"is_paused": False})
 
+        # The client's own home; registry and datastore are the deployment's blob container.
         ws = Workspace(
-            workspace_name="bench", home=d.aml_home, api_url=d.api_url, registry=d.registry
+            workspace_name="bench",
+            home=tempfile.mkdtemp(prefix="bench-client-"),
+            api_url=d.api_url,
+            registry=d.registry,
+            datastore=d.datastore,
         )
         step = PythonScriptStep(
             "noop.py", name="noop", source_directory=str(src), allow_reuse=False

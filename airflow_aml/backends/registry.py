@@ -20,20 +20,26 @@ pipelines, endpoints) are updated under the store's lock.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from airflow_aml.artifacts.digest_cache import hash_file
+import xxhash
+
+from airflow_aml.artifacts.digest_cache import cache_root, hash_file
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
 from airflow_aml.compiler.spec import PipelineSpec
+from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.exceptions import RunNotFound, UserErrorException
 from airflow_aml.storage.base import ObjectStore
 from airflow_aml.storage.location import open_location
 
 __all__ = ["Registry"]
+
+log = logging.getLogger(__name__)
 
 
 class Registry:
@@ -109,16 +115,50 @@ class Registry:
         )
 
     def spec_texts(self) -> list[tuple[str, str | None]]:
-        """``(dag_id, JSON text)`` of every spec (None when it cannot be read), by dag id."""
-        keys = [o.key for o in self.store.list("specs/") if o.key.endswith(".json")]
+        """``(dag_id, JSON text)`` of every spec (None when it cannot be read), by dag id.
 
+        For a remote registry, spec texts are kept in this machine's cache by
+        etag, so a parse fetches only specs that changed; and if the registry
+        cannot be listed at all (storage outage), the last specs seen are used,
+        so the pipelines' DAGs do not vanish from Airflow meanwhile.
+        """
+        if self.store.is_local:
+            return self._read_specs([o.key for o in self.store.list("specs/")], None)
+        cache = cache_root() / "registry-specs" / xxhash.xxh3_64_hexdigest(self.url.encode())
+        try:
+            specs = self.store.fail_fast().list("specs/")
+            listing = [o for o in specs if o.key.endswith(".json")]
+        except Exception as exc:
+            cached = sorted(cache.glob("*.json"))
+            log.error(
+                "airflow-aml: cannot list the registry %s (%s); using the %d specs seen last",
+                self.url,
+                exc,
+                len(cached),
+            )
+            return [(p.name.split("~", 1)[0], p.read_text(encoding="utf-8")) for p in cached]
+        cache.mkdir(parents=True, exist_ok=True)
+        wanted = {o.key: cache / f"{_spec_name(o.key)}~{_etag_tag(o.etag)}.json" for o in listing}
+        for stale in set(cache.glob("*.json")) - set(wanted.values()):
+            stale.unlink(missing_ok=True)
+        return self._read_specs(list(wanted), wanted)
+
+    def _read_specs(
+        self, keys: list[str], cached: dict[str, Path] | None
+    ) -> list[tuple[str, str | None]]:
         def read(key: str) -> tuple[str, str | None]:
-            name = key.rpartition("/")[2][: -len(".json")]
+            path = cached.get(key) if cached else None
+            if path is not None and path.is_file():
+                return _spec_name(key), path.read_text(encoding="utf-8")
             try:
-                return name, self.store.read_text(key)
+                text = self.store.read_text(key)
             except Exception:  # one unreadable spec must not hide the others
-                return name, None
+                return _spec_name(key), None
+            if path is not None and text is not None:
+                atomic_write_text(path, text)
+            return _spec_name(key), text
 
+        keys = [k for k in keys if k.endswith(".json")]
         with ThreadPoolExecutor(max_workers=8) as pool:
             return sorted(pool.map(read, keys))
 
@@ -199,6 +239,14 @@ class Registry:
             if not data:
                 raise KeyError(record_id)
             yield data
+
+
+def _spec_name(key: str) -> str:
+    return key.rpartition("/")[2][: -len(".json")]
+
+
+def _etag_tag(etag: str) -> str:
+    return xxhash.xxh3_64_hexdigest(etag.encode())
 
 
 def _safe_id(record_id: str) -> bool:

@@ -90,6 +90,11 @@ class ObjectStore(ABC):
     def child(self, prefix: str) -> ObjectStore:
         """The store rooted at ``prefix`` of this one."""
 
+    def fail_fast(self) -> ObjectStore:
+        """This store, with listings that fail at once instead of retrying (for callers
+        that retry anyway, like the loader at the next parse)."""
+        return self
+
     def local_path(self, key: str) -> Path:
         """Where ``key`` is on this machine (local stores only)."""
         raise NotImplementedError(f"{self.url} is not a local folder")

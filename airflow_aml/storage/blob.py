@@ -58,6 +58,7 @@ class BlobStore(ObjectStore):
         self.container = container
         self.prefix = join_key(prefix)
         self.url = f"wasb://{conn_id}@{container}/{self.prefix}".rstrip("/")
+        self._list_options: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -79,6 +80,11 @@ class BlobStore(ObjectStore):
                 "register the datastore with create_if_not_exists=True or create it"
             )
         return DatastoreException(f"{what} on {self.url} failed: {type(exc).__name__}: {exc}")
+
+    def fail_fast(self) -> BlobStore:
+        quick = BlobStore(self.conn_id, self.container, self.prefix)
+        quick._list_options = {"retry_total": 0}  # Azure Storage backs off 15 s+ per retry
+        return quick
 
     def child(self, prefix: str) -> BlobStore:
         return BlobStore(self.conn_id, self.container, join_key(self.prefix, prefix))
@@ -144,7 +150,9 @@ class BlobStore(ObjectStore):
             start = self.prefix + "/"
         cut = len(self.prefix) + 1 if self.prefix else 0
         try:
-            blobs = list(self._container.list_blobs(name_starts_with=start or None))
+            blobs = list(
+                self._container.list_blobs(name_starts_with=start or None, **self._list_options)
+            )
         except AzureError as exc:
             raise self._fail(exc, "list") from None
         # Lock blobs of this store and of its child stores (``<any>/.aml-locks/``) are
