@@ -37,8 +37,13 @@ def _service_client(conn_id: str) -> Any:
     key = f"{conn_id}\0{os.environ.get(f'AIRFLOW_CONN_{conn_id.upper()}', '')}"
     with _clients_lock:
         if key not in _clients:
-            from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
-
+            try:
+                from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+            except ImportError:
+                raise DatastoreException(
+                    "Azure Blob datastores need the Microsoft Azure provider: "
+                    "pip install 'airflow-aml[azure]'"
+                ) from None
             try:
                 _clients[key] = WasbHook(wasb_conn_id=conn_id).get_conn()
             except Exception as exc:  # unknown connection, bad extras, ...
