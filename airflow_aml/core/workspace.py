@@ -185,7 +185,9 @@ class Workspace:
 
         if is_remote_location(self.registry_location):
             raise WorkspaceException(
-                f"the registry of workspace {self.name!r} is remote ({self.registry_location})"
+                f"workspace {self.name!r}: registry {self.registry_location} is remote, which "
+                "only a deployed workspace can use (set airflow.api_url in the config); an "
+                "embedded workspace keeps its registry in its home"
             )
         return Path(self.registry_location)
 

@@ -9,7 +9,7 @@ import pytest
 
 from airflow_aml.core import Workspace
 from airflow_aml.core.datastore import LocalDatastore
-from airflow_aml.exceptions import UserErrorException, WorkspaceException
+from airflow_aml.exceptions import DatastoreException, UserErrorException, WorkspaceException
 
 
 def _write_config(folder: Path, name: str, *, file_name: str = "config.json", **extra) -> Path:
@@ -207,3 +207,40 @@ def test_write_config_custom_file_name(tmp_path):
     assert (tmp_path / "p" / ".azureml" / "alt.json").is_file()
     loaded = Workspace.from_config(path=str(tmp_path / "p"), _file_name="alt.json")
     assert loaded == original
+
+
+def test_from_config_blob_registry_and_datastore(tmp_path):
+    from airflow_aml.core.datastore import AzureBlobDatastore
+
+    cfg = {
+        "workspace_name": "remote",
+        "home": "home",
+        "registry": "wasb://aml_blob@aml/registry",
+        "datastore": "wasb://aml_blob@aml/data",
+        "airflow": {"api_url": "http://127.0.0.1:1"},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    ws = Workspace.from_config(path=str(tmp_path / "config.json"))
+    assert ws.mode == "deployed"
+    assert ws.registry_location == "wasb://aml_blob@aml/registry"
+    store = ws.get_default_datastore()
+    assert isinstance(store, AzureBlobDatastore) and store.name == "workspaceblobstore"
+    assert (store.container_name, store.wasb_conn_id) == ("aml", "aml_blob")
+    assert store._definition()["prefix"] == "data"
+    assert "workspacefilestore" in ws.datastores  # the local ones stay registered
+
+
+def test_from_config_remote_registry_needs_deployed_mode(tmp_path):
+    (tmp_path / "config.json").write_text(
+        json.dumps({"home": "home", "registry": "wasb://aml_blob@aml/registry"})
+    )
+    ws = Workspace.from_config(path=str(tmp_path / "config.json"))
+    with pytest.raises(WorkspaceException, match="only a deployed workspace"):
+        ws.registry_path  # noqa: B018
+
+
+@pytest.mark.parametrize("location", ["s3://bucket/x", "wasb://nocontainer", "/local/folder"])
+def test_from_config_datastore_must_be_a_blob_location(tmp_path, location):
+    (tmp_path / "config.json").write_text(json.dumps({"home": "home", "datastore": location}))
+    with pytest.raises((WorkspaceException, DatastoreException), match="wasb://<conn_id>@"):
+        Workspace.from_config(path=str(tmp_path / "config.json"))
