@@ -164,6 +164,42 @@ def test_submit_from_python_api(dws, sources, deployed_airflow):
     assert ti["note"] and f"of run {run.id}" in ti["note"]
 
 
+def test_steps_never_read_the_submitting_machines_files(dws, deployed_airflow, tmp_path):
+    """The source folder and input data exist only on the client: once submit() returns
+    they are deleted, and the run still succeeds from the registry and the datastore."""
+    import shutil
+
+    src = tmp_path / "ephemeral_src"
+    src.mkdir()
+    (src / "count.py").write_text(
+        "import os, sys\n"
+        "words = open(os.path.join(sys.argv[1], 'in.txt')).read().split()\n"
+        "os.makedirs(sys.argv[2], exist_ok=True)\n"
+        "open(os.path.join(sys.argv[2], 'n.txt'), 'w').write(str(len(words)))\n"
+    )
+    data_dir = tmp_path / "ephemeral_data"
+    data_dir.mkdir()
+    (data_dir / "in.txt").write_text("one two three four")
+    store = dws.get_default_datastore()
+    raw = store.upload(str(data_dir), target_path=f"inputs/{tmp_path.name}", show_progress=False)
+    counted = PipelineData("counted")
+    step = PythonScriptStep(
+        "count.py",
+        name="count",
+        source_directory=str(src),
+        arguments=[raw.as_download(), counted],
+        inputs=[raw.as_download()],
+        outputs=[counted],
+        allow_reuse=False,
+    )
+    run = Experiment(dws, "deployed_no_shared_disk").submit(Pipeline(dws, [step]))
+    shutil.rmtree(src)
+    shutil.rmtree(data_dir)
+    status = run.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+    assert status == "Finished", run.find_step_run("count")[0].get_stderr_log()
+    assert _read_output(dws, run, "count", "counted", "n.txt") == "4"
+
+
 @pytest.fixture(scope="module")
 def published(dws, sources):
     return _pipeline(dws, sources).publish(name="deployed-echo", description="echo", version="1")
