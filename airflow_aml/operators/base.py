@@ -208,7 +208,11 @@ class AmlStepOperator(BaseOperator):
             if heartbeat is not None:
                 heartbeat.stop()
             if fp:
-                index.release(fp, owner)
+                try:
+                    index.release(fp, owner)
+                except Exception as exc:  # never hide the step's own outcome
+                    # The claim ends anyway: others see this task finished (or it goes stale).
+                    self.log.warning("could not release the reuse claim %s: %s", fp, exc)
             for path in staging.values():
                 store.discard(path)
             self._publish_record(store, record, run_id, spec)
@@ -304,5 +308,5 @@ class AmlStepOperator(BaseOperator):
                 run_id=run_id,
                 task_id=spec.task_id,
             )
-        except OSError as exc:
+        except Exception as exc:  # OSError, DatastoreException: never hide the step's outcome
             self.log.warning("could not publish the run record of step %s: %s", spec.name, exc)
