@@ -165,8 +165,11 @@ def local_source(source_directory: str) -> Path:
         return Path(source_directory)
     parent, digest = _split_frozen(source_directory)
     store = open_location(parent)
-    if store.read_json(f"{digest}.manifest.json") is None:
-        raise UserErrorException(
-            f"source snapshot {source_directory} is not complete in the registry"
-        )
-    return fetch_folder(store, digest, kind="snapshots", key=digest)
+
+    def complete() -> None:
+        if store.read_json(f"{digest}.manifest.json") is None:
+            raise UserErrorException(
+                f"source snapshot {source_directory} is not complete in the registry"
+            )
+
+    return fetch_folder(store, digest, kind="snapshots", key=digest, before_download=complete)

@@ -34,7 +34,7 @@ from typing import Any
 import xxhash
 
 from airflow_aml._names import safe_relative_path
-from airflow_aml.artifacts.digest_cache import cache_root, hash_file
+from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.exceptions import DatastoreException
 from airflow_aml.storage.base import ObjectInfo, ObjectStore
 from airflow_aml.storage.cache import fetch_folder
@@ -301,40 +301,53 @@ class ArtifactStore:
         Local datastores: the committed folder itself. Remote ones: a copy
         in this machine's cache, downloaded once per content digest.
         """
-        missing = DatastoreException(
-            f"output {ref.output!r} of step {ref.step!r} (run {ref.run_id}) is missing "
-            f"from datastore {ref.datastore!r} at {ref.path}"
-        )
         if not self.is_local(ref.datastore):
-            cached = cache_root() / "outputs" / (ref.digest or ref.signature)
-            if cached.is_dir():
-                return cached
-            problem = self.check_intact(ref)
-            if problem:
-                raise DatastoreException(
-                    f"input from step {ref.step!r}: {problem} ({ref.datastore}:{ref.path})"
-                )
+
+            def intact() -> None:
+                problem = self.check_intact(ref)
+                if problem:
+                    raise DatastoreException(
+                        f"input from step {ref.step!r}: {problem} ({ref.datastore}:{ref.path})"
+                    )
+
             return fetch_folder(
                 self.objects(ref.datastore),
                 ref.path,
                 kind="outputs",
                 key=ref.digest or ref.signature,
+                before_download=intact,
             )
         path = self.local_path(ref.datastore, ref.path)
         if not path.exists():
-            raise missing
+            raise DatastoreException(
+                f"output {ref.output!r} of step {ref.step!r} (run {ref.run_id}) is missing "
+                f"from datastore {ref.datastore!r} at {ref.path}"
+            )
         return path
 
     def record_folder(self, datastore: str, run_id: str, task_id: str) -> Path:
-        """A local path holding a step's run record (a fresh copy for remote datastores)."""
+        """A local path holding a step's run record.
+
+        For a remote datastore, a copy kept for this process: one listing per
+        call, and a download only when the record changed since the last copy.
+        """
         rel = f"{run_prefix(run_id, task_id)}/{RECORD_DIR}"
         if self.is_local(datastore):
             return self.local_path(datastore, rel)
-        target = _record_cache() / xxhash.xxh3_64_hexdigest(f"{datastore}:{rel}".encode())
+        store = self.objects(datastore)
+        listed = store.list(rel + "/")
+        signature = listing_signature(listed, rel)[0]
+        name = f"{store.url}/{rel}"
+        copy = _record_copies.get(name)
+        if copy is not None and copy[0] == signature and copy[1].is_dir():
+            return copy[1]
+        target = _record_cache() / xxhash.xxh3_64_hexdigest(name.encode())
         tmp = Path(tempfile.mkdtemp(prefix=".record-", dir=target.parent))
-        self.objects(datastore).download_tree(rel, tmp)
+        for obj in listed:
+            store.download_file(obj.key, tmp / obj.key[len(rel) + 1 :])
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
+        _record_copies[name] = (signature, target)
         return target
 
 
@@ -345,6 +358,7 @@ def _manifest_key(rel: str) -> str:
 
 
 _record_dir: Path | None = None
+_record_copies: dict[str, tuple[str, Path]] = {}  # remote record -> (listing signature, copy)
 
 
 def _record_cache() -> Path:

@@ -237,12 +237,12 @@ class Workspace:
         """Make ``workspaceblobstore`` the Azure Blob ``location`` and the default."""
         from airflow_aml.storage.location import BLOB_SCHEMES, open_location
 
-        store = open_location(location)
         if not location.startswith(tuple(f"{s}://" for s in BLOB_SCHEMES)):
             raise WorkspaceException(
                 f"workspace config: datastore {location!r} must be a "
                 "wasb://<conn_id>@<container>/<prefix> location"
             )
+        store = open_location(location)
         definition = {
             "type": "azure_blob",
             "container_name": store.container,  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from airflow_aml.artifacts.digest_cache import cache_root
@@ -18,11 +19,24 @@ from airflow_aml.storage.base import ObjectStore
 __all__ = ["fetch_folder"]
 
 
-def fetch_folder(store: ObjectStore, prefix: str, *, kind: str, key: str) -> Path:
-    """A local copy of the folder ``prefix`` of ``store``, cached as ``kind/key``."""
+def fetch_folder(
+    store: ObjectStore,
+    prefix: str,
+    *,
+    kind: str,
+    key: str,
+    before_download: Callable[[], None] | None = None,
+) -> Path:
+    """A local copy of the folder ``prefix`` of ``store``, cached as ``kind/key``.
+
+    ``before_download`` runs only when the copy is not cached yet (e.g. to check
+    that the remote folder is complete; it raises to refuse).
+    """
     target = cache_root() / kind / key
     if target.is_dir():
         return target
+    if before_download is not None:
+        before_download()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=target.parent))
     try:

@@ -5,36 +5,19 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 
+# The same entries and owners as the folder tests (tests/artifacts is on sys.path).
+from test_reuse_index import FP, FP2, OWNER_A, OWNER_B, _entry
+
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.storage import open_location
-
-FP = "ab" + "0" * 30
-FP2 = "cd" + "1" * 30
-OWNER_A = {"dag_id": "exp", "run_id": "run-a", "task_id": "train", "step": "train"}
-OWNER_B = {"dag_id": "exp", "run_id": "run-b", "task_id": "train", "step": "train"}
 
 
 @pytest.fixture
 def index(blob_container: str) -> ReuseIndex:
     return ReuseIndex(open_location(f"wasb://aml_blob@{blob_container}/azureml/.reuse"))
-
-
-def _entry(fp: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "fingerprint": fp,
-        "dag_id": "exp",
-        "task_id": "train",
-        "run_id": "run-a",
-        "step": "train",
-        "components": {"source": "s1", "parameters": {"n": 1}},
-        "outputs": {"model": {"datastore": "store", "path": f"azureml/run-a/train/{fp}"}},
-        "created": 1700000000.0,
-        **extra,
-    }
 
 
 def test_record_lookup_latest_forget(index: ReuseIndex):
