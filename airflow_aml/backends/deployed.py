@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["DeployedBackend", "AirflowClient"]
 
 _TERMINAL = {"success", "failed"}
+REPARSE_REPEAT_S = 3.0
+"""Seconds between reparse requests while waiting for a pipeline DAG to appear."""
 
 
 class AirflowClient:
@@ -113,17 +115,30 @@ class DeployedBackend(RegistryBackend):
         resp = self.client.request("GET", f"/api/v2/dags/{REGISTRY_DAG_ID}/details", allow=(404,))
         return resp.json().get("file_token") if resp.status_code == 200 else None
 
+    def _request_reparse(self, token: str | None) -> None:
+        """Ask the dag-processor to parse the loader file now (409: a request is pending)."""
+        if token:
+            self.client.request(
+                "PUT", f"/api/v2/parseDagFile/{token}", ok=(200, 201, 202), allow=(409,)
+            )
+
     def _wait_parsed(self, spec: PipelineSpec) -> None:
         marker = spec_marker(spec)
         token = self._loader_file_token()
-        if token:
-            self.client.request("PUT", f"/api/v2/parseDagFile/{token}", ok=(200, 201, 202))
-        deadline = time.monotonic() + self.parse_timeout
+        self._request_reparse(token)
+        start = time.monotonic()
+        deadline = start + self.parse_timeout
+        next_request = start + REPARSE_REPEAT_S
         pause = 0.1
         while time.monotonic() < deadline:
             resp = self.client.request("GET", f"/api/v2/dags/{spec.dag_id}/details", allow=(404,))
             if resp.status_code == 200 and marker in (resp.json().get("doc_md") or ""):
                 return
+            if time.monotonic() >= next_request:
+                # The dag-processor drops a request for a file it is parsing at that moment;
+                # that parse may have listed the registry before this spec was written.
+                self._request_reparse(token or self._loader_file_token())
+                next_request = time.monotonic() + REPARSE_REPEAT_S
             time.sleep(pause)
             pause = min(pause * 1.5, 1.0)
         errors = self.client.request("GET", "/api/v2/importErrors", allow=(403,)).json()
