@@ -137,7 +137,8 @@ class DeployedBackend(RegistryBackend):
             if time.monotonic() >= next_request:
                 # The dag-processor drops a request for a file it is parsing at that moment;
                 # that parse may have listed the registry before this spec was written.
-                self._request_reparse(token or self._loader_file_token())
+                token = token or self._loader_file_token()
+                self._request_reparse(token)
                 next_request = time.monotonic() + REPARSE_REPEAT_S
             time.sleep(pause)
             pause = min(pause * 1.5, 1.0)
