@@ -20,6 +20,23 @@ __all__ = [
     "StepRunFailed",
     "RunNotFound",
     "NotSupportedError",
+    "AzureMLException",
+    "AuthenticationException",
+    "AzureMLAggregatedException",
+    "DatasetException",
+    "DatasetTimestampMissingError",
+    "DiscoveryUrlNotFoundException",
+    "ModelNotFoundException",
+    "ModelPathNotFoundException",
+    "ParallelRunException",
+    "ProjectSystemException",
+    "RunConfigurationException",
+    "RunEnvironmentException",
+    "ServiceException",
+    "SnapshotException",
+    "TrainingException",
+    "WebserviceException",
+    "WorkspacePrivateEndpointException",
 ]
 
 
@@ -96,3 +113,79 @@ class RunNotFound(ExperimentExecutionException):
 
 class NotSupportedError(UserErrorException):
     """A v1 call that airflow-aml does not support; the message names the alternative."""
+
+
+# ----------------------------------------------------------------------------
+# Further SDK v1 names (``azureml.exceptions``), so ported ``except`` clauses
+# keep working. airflow-aml raises the ones that have a counterpart here; the
+# others exist to be caught.
+
+AzureMLException = AmlError
+"""v1's root exception class is our root: ``except AzureMLException`` catches every error."""
+
+
+class AuthenticationException(UserErrorException, WorkspaceException):
+    """Credentials for the workspace's Airflow API are missing or refused (v1 name).
+
+    Also a :class:`WorkspaceException`: the Airflow API of a workspace could not be used.
+    """
+
+
+class AzureMLAggregatedException(AmlError):
+    """Several errors reported together (v1 name)."""
+
+
+class DatasetException(UserErrorException):
+    """A dataset operation failed (datasets are planned; see ``airflow_aml.core.Dataset``)."""
+
+
+class DatasetTimestampMissingError(AmlError):
+    """A time-series dataset has no timestamp column (v1 name)."""
+
+
+class DiscoveryUrlNotFoundException(AmlError):
+    """A service discovery URL was not found (v1 name)."""
+
+
+class ModelNotFoundException(AmlError):
+    """A registered model was not found (v1 name; there is no model registry here)."""
+
+
+class ModelPathNotFoundException(AmlError):
+    """A model path was not found (v1 name)."""
+
+
+class ParallelRunException(AmlError):
+    """A ParallelRunStep failed (v1 name)."""
+
+
+class ProjectSystemException(AmlError):
+    """A project (source folder / config) problem (v1 name)."""
+
+
+class RunConfigurationException(AmlError):
+    """A run configuration is invalid (v1 name)."""
+
+
+class RunEnvironmentException(AmlError):
+    """The run environment (``Run.get_context()``) is not usable (v1 name)."""
+
+
+class ServiceException(AmlError):
+    """A service answered with an error (v1 name; here: the Airflow API)."""
+
+
+class SnapshotException(AmlError):
+    """A source snapshot could not be taken (v1 name)."""
+
+
+class TrainingException(AmlError):
+    """A training run was misconfigured or failed (v1 name)."""
+
+
+class WebserviceException(AmlError):
+    """A web service operation failed (v1 name; web services are not supported here)."""
+
+
+class WorkspacePrivateEndpointException(AmlError):
+    """A workspace private endpoint problem (v1 name)."""

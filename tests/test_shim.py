@@ -35,7 +35,10 @@ def test_azureml_imports_resolve_to_airflow_aml(installed):
 
 
 def test_missing_name_is_a_clear_import_error(installed):
-    expected = "No module named 'azureml.train': airflow-aml has no 'airflow_aml.train'"
+    expected = (
+        "No module named 'azureml.train.hyperdrive': airflow-aml has no "
+        "'airflow_aml.train.hyperdrive'"
+    )
     with pytest.raises(ModuleNotFoundError, match=expected):
         import azureml.train.hyperdrive  # type: ignore[import-not-found]  # noqa: F401
 

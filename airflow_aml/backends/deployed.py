@@ -16,13 +16,13 @@ at ``/auth/token``) or from an ``auth`` object with
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from airflow_aml.artifacts.snapshot import Snapshot
+from airflow_aml.backends import airflow_auth
 from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.compiler.loader import REGISTRY_DAG_ID
 from airflow_aml.compiler.render import spec_marker
@@ -51,22 +51,17 @@ class AirflowClient:
     def _headers(self, refresh: bool = False) -> dict[str, str]:
         if self._auth is not None and hasattr(self._auth, "get_authentication_header"):
             return dict(self._auth.get_authentication_header())
-        if os.environ.get("AIRFLOW_AML_API_TOKEN"):
-            return {"Authorization": f"Bearer {os.environ['AIRFLOW_AML_API_TOKEN']}"}
+        token = airflow_auth.env_token()
+        if token:
+            return {"Authorization": f"Bearer {token}"}
         if self._token is None or refresh:
-            user = os.environ.get("AIRFLOW_AML_API_USERNAME")
-            password = os.environ.get("AIRFLOW_AML_API_PASSWORD")
-            if not user or not password:
+            creds = airflow_auth.env_credentials()
+            if creds is None:
                 raise WorkspaceException(
                     "no Airflow credentials: set AIRFLOW_AML_API_TOKEN, or "
                     "AIRFLOW_AML_API_USERNAME and AIRFLOW_AML_API_PASSWORD"
                 )
-            resp = self._http.post("/auth/token", json={"username": user, "password": password})
-            if resp.status_code not in (200, 201):
-                raise WorkspaceException(
-                    f"Airflow refused the login of {user!r} ({resp.status_code}): {resp.text[:200]}"
-                )
-            self._token = resp.json()["access_token"]
+            self._token = airflow_auth.login(self.api_url, *creds, http=self._http)
         return {"Authorization": f"Bearer {self._token}"}
 
     def request(
@@ -254,3 +249,23 @@ class DeployedBackend(RegistryBackend):
         self.client.request(
             "PATCH", f"/api/v2/dags/{record['dag_id']}/dagRuns/{run_id}", json={"state": "failed"}
         )
+
+    # ------------------------------------------------------------------ pools
+    def pool_status(self, pool_name: str) -> dict[str, Any] | None:
+        """The Airflow pool ``pool_name`` (``GET /api/v2/pools/{name}``), or None if missing."""
+        from urllib.parse import quote
+
+        path = f"/api/v2/pools/{quote(pool_name, safe='')}"
+        resp = self.client.request("GET", path, allow=(404,))
+        if resp.status_code == 404:
+            return None
+        data = resp.json()
+        keys = ("slots", "running_slots", "queued_slots", "scheduled_slots", "deferred_slots")
+        return {
+            "name": data.get("name", pool_name),
+            "description": data.get("description"),
+            "include_deferred": bool(data.get("include_deferred")),
+            **{k: int(data.get(k) or 0) for k in keys},
+            "occupied_slots": int(data.get("occupied_slots") or 0),
+            "open_slots": int(data.get("open_slots") or 0),
+        }

@@ -158,3 +158,41 @@ class EmbeddedBackend(RegistryBackend):
     def cancel(self, run_id: str) -> None:
         """Ask the runner to stop: running scripts are killed, pending steps skipped."""
         atomic_write_text(self.runs_dir / f"{run_id}.canceled", str(time.time()))
+
+    # ------------------------------------------------------------------ pools
+    def pool_status(self, pool_name: str) -> dict[str, Any] | None:
+        """Slots of the Airflow pool ``pool_name`` and their use, or None if it does not exist.
+
+        Same figures as Airflow's ``GET /api/v2/pools/{name}``.
+        """
+        rows = self._query(
+            "SELECT pool, slots, description, include_deferred FROM slot_pool WHERE pool = ?",
+            (pool_name,),
+        )
+        if not rows:
+            return None
+        pool = dict(rows[0])
+        used = {
+            r["state"]: int(r["n"] or 0)
+            for r in self._query(
+                "SELECT state, SUM(pool_slots) AS n FROM task_instance WHERE pool = ? AND "
+                "state IN ('running', 'queued', 'scheduled', 'deferred') GROUP BY state",
+                (pool_name,),
+            )
+        }
+        slots = int(pool["slots"])
+        occupied = used.get("running", 0) + used.get("queued", 0)
+        if pool["include_deferred"]:
+            occupied += used.get("deferred", 0)
+        return {
+            "name": pool["pool"],
+            "slots": slots,
+            "description": pool["description"],
+            "include_deferred": bool(pool["include_deferred"]),
+            "running_slots": used.get("running", 0),
+            "queued_slots": used.get("queued", 0),
+            "scheduled_slots": used.get("scheduled", 0),
+            "deferred_slots": used.get("deferred", 0),
+            "occupied_slots": occupied,
+            "open_slots": -1 if slots == -1 else slots - occupied,
+        }

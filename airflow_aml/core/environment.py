@@ -8,6 +8,7 @@ from typing import Any
 from airflow_aml.core.conda_dependencies import CondaDependencies
 
 __all__ = [
+    "CondaDependencies",
     "Environment",
     "PythonSection",
     "DockerSection",

@@ -7,14 +7,20 @@ from typing import Any
 from airflow_aml.core.conda_dependencies import CondaDependencies
 from airflow_aml.core.environment import DEFAULT_CPU_IMAGE, DEFAULT_GPU_IMAGE, Environment
 from airflow_aml.data.data_reference import DataReferenceConfiguration
+from airflow_aml.exceptions import RunConfigurationException
 
 __all__ = [
     "RunConfiguration",
     "DockerConfiguration",
     "DataReferenceConfiguration",
+    "MpiConfiguration",
+    "PyTorchConfiguration",
+    "TensorflowConfiguration",
     "DEFAULT_CPU_IMAGE",
     "DEFAULT_GPU_IMAGE",
 ]
+
+_PYTORCH_BACKENDS = ("nccl", "gloo")
 
 
 class DockerConfiguration:
@@ -31,6 +37,64 @@ class DockerConfiguration:
         self.shared_volumes = shared_volumes
         self.arguments = list(arguments or [])
         self.shm_size = shm_size
+
+
+class MpiConfiguration:
+    """Distributed-job settings for MPI (SDK v1); a value holder.
+
+    Multi-node MPI jobs are not supported: steps that would need it
+    (``MpiStep``, ``ScriptRunConfig(distributed_job_config=...)``) raise
+    ``NotSupportedError``.
+    """
+
+    def __init__(self, process_count_per_node: int = 1, node_count: int = 1):
+        self.process_count_per_node = process_count_per_node
+        self.node_count = node_count
+
+    def __repr__(self) -> str:
+        return (
+            f"MpiConfiguration(process_count_per_node={self.process_count_per_node}, "
+            f"node_count={self.node_count})"
+        )
+
+
+class PyTorchConfiguration:
+    """Distributed-job settings for PyTorch (SDK v1); a value holder (see MpiConfiguration)."""
+
+    def __init__(
+        self,
+        communication_backend: str = "Nccl",
+        process_count: int | None = None,
+        node_count: int = 1,
+    ):
+        if communication_backend.lower() not in _PYTORCH_BACKENDS:
+            raise RunConfigurationException(
+                f"{communication_backend} is not a supported backend; "
+                "communication_backend must be 'Nccl' or 'Gloo'"
+            )
+        self.communication_backend = communication_backend.lower()
+        self.process_count = process_count
+        self.node_count = node_count
+
+    def __repr__(self) -> str:
+        return (
+            f"PyTorchConfiguration(communication_backend={self.communication_backend!r}, "
+            f"process_count={self.process_count}, node_count={self.node_count})"
+        )
+
+
+class TensorflowConfiguration:
+    """Distributed-job settings for TensorFlow (SDK v1); a value holder (see MpiConfiguration)."""
+
+    def __init__(self, worker_count: int = 1, parameter_server_count: int = 1):
+        self.worker_count = worker_count
+        self.parameter_server_count = parameter_server_count
+
+    def __repr__(self) -> str:
+        return (
+            f"TensorflowConfiguration(worker_count={self.worker_count}, "
+            f"parameter_server_count={self.parameter_server_count})"
+        )
 
 
 class RunConfiguration:

@@ -61,6 +61,8 @@ class Workspace:
         self.resource_group = resource_group or "local"
         self._name = workspace_name or "local"
         self._auth = auth
+        if hasattr(auth, "_bind"):  # airflow_aml.core.authentication: use this workspace's Airflow
+            auth._bind(self)
         self.location = _location or "local"
         self.home = Path(home).expanduser().resolve() if home else _default_home().resolve()
         self._backend_obj: Any = None

@@ -1,25 +1,89 @@
 """Compute targets: where a step runs (SDK v1 ``azureml.core.compute``).
 
 The default target is the Airflow worker itself. ``AmlCompute`` clusters map
-to an Airflow pool with ``max_nodes`` slots; steps on them run on the worker.
+to an Airflow pool with ``max_nodes`` slots (see
+:mod:`airflow_aml.core.compute.amlcompute`); steps on them run on the workers.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml.exceptions import ComputeTargetException
+from airflow_aml._unsupported import not_supported_message
+from airflow_aml.exceptions import ComputeTargetException, NotSupportedError
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
 
-__all__ = ["ComputeTarget", "AmlCompute", "LocalCompute", "AmlComputeProvisioningConfiguration"]
+__all__ = ["ComputeTarget", "ComputeTargetStatus", "LocalCompute"]
+
+_TYPES: dict[str, type[ComputeTarget]] = {}
+"""Compute classes by v1 type name; each subclass registers itself."""
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+class ComputeTargetStatus:
+    """The status of a compute target: its provisioning state.
+
+    ``str(status)`` is the provisioning state and the status compares equal to
+    that string, so ``target.get_status() == "Succeeded"`` keeps working.
+    """
+
+    def __init__(
+        self,
+        provisioning_state: str,
+        creation_time: datetime | None = None,
+        compute_type: str | None = None,
+        errors: list[Any] | None = None,
+    ):
+        self.provisioning_state = provisioning_state
+        self.creation_time = creation_time
+        self.compute_type = compute_type
+        self.errors = errors
+
+    def serialize(self) -> dict[str, Any]:
+        """The status as a JSON-ready dict."""
+        return {
+            "provisioningState": self.provisioning_state,
+            "provisioningErrors": self.errors,
+            "creationTime": self.creation_time.isoformat() if self.creation_time else None,
+            "computeType": self.compute_type,
+        }
+
+    def __str__(self) -> str:
+        return self.provisioning_state
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return other == self.provisioning_state
+        if isinstance(other, ComputeTargetStatus):
+            return type(other) is type(self) and other.serialize() == self.serialize()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.provisioning_state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.serialize()!r})"
 
 
 class ComputeTarget:
     """A named compute target of a workspace; ``ComputeTarget(ws, name)`` looks it up."""
 
     _compute_type = "Abstract"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _TYPES.setdefault(cls._compute_type, cls)
 
     def __new__(
         cls, workspace: Workspace | None = None, name: str | None = None, *args: Any, **kwargs: Any
@@ -49,6 +113,7 @@ class ComputeTarget:
         self.name = name or ""
         self.provisioning_state = "Succeeded"
         self._config: dict[str, Any] = {}
+        self._created: datetime | None = None
         self._initialised = True
 
     @property
@@ -67,6 +132,7 @@ class ComputeTarget:
         obj = object.__new__(cls)
         ComputeTarget.__init__(obj, workspace, name)
         obj._config = dict(definition.get("config", {}))
+        obj._created = _parse_time(definition.get("created"))  # absent in older entries
         return obj
 
     @staticmethod
@@ -80,8 +146,24 @@ class ComputeTarget:
                 f"{sorted(_TYPES)}"
             )
         with workspace._compute_doc.update() as doc:
-            doc.setdefault("compute_targets", {})[name] = {"type": kind, "config": cfg._to_json()}
+            doc.setdefault("compute_targets", {})[name] = {
+                "type": kind,
+                "config": cfg._to_json(),
+                "created": datetime.now(UTC).isoformat(),
+            }
         return ComputeTarget(workspace, name)
+
+    @staticmethod
+    def attach(workspace: Workspace, name: str, attach_configuration: Any) -> ComputeTarget:
+        """Attaching existing compute (Databricks, Kubernetes, ...) is not supported yet."""
+        raise NotSupportedError(
+            not_supported_message(
+                "ComputeTarget.attach",
+                "attached Databricks and Kubernetes targets are planned; meanwhile create an "
+                "AmlCompute cluster (an Airflow pool) or run on the local Airflow worker",
+                planned=True,
+            )
+        )
 
     @staticmethod
     def list(workspace: Workspace) -> list[ComputeTarget]:
@@ -95,13 +177,26 @@ class ComputeTarget:
         timeout_in_minutes: int = 25,
         is_delete_operation: bool = False,
     ) -> None:
-        """Provisioning is immediate here; prints the state when asked."""
+        """Provisioning is immediate here; prints the outcome as v1 does when asked."""
         if show_output:
-            print(f"Provisioning state of {self.name}: {self.provisioning_state}")
+            print(f'Provisioning operation finished, operation "{self.provisioning_state}"')
 
-    def get_status(self) -> str:
-        """The provisioning state."""
-        return self.provisioning_state
+    def refresh_state(self) -> None:
+        """Kept for compatibility: the state is read fresh by :meth:`get_status`."""
+
+    def get_status(self) -> ComputeTargetStatus:
+        """The current status (its ``str()`` is the provisioning state)."""
+        return ComputeTargetStatus(self.provisioning_state, self._created, self.type)
+
+    @property
+    def status(self) -> ComputeTargetStatus:
+        """Same as :meth:`get_status`."""
+        return self.get_status()
+
+    @property
+    def created_on(self) -> str | None:
+        """When the target was created (ISO 8601), if known."""
+        return self._created.isoformat() if self._created else None
 
     def delete(self) -> None:
         """Remove this compute target from the workspace."""
@@ -118,71 +213,7 @@ class ComputeTarget:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-class AmlComputeProvisioningConfiguration:
-    """Provisioning settings of an ``AmlCompute`` cluster."""
-
-    _compute_type = "AmlCompute"
-
-    def __init__(
-        self,
-        vm_size: str = "",
-        vm_priority: str = "dedicated",
-        min_nodes: int = 0,
-        max_nodes: int | None = None,
-        idle_seconds_before_scaledown: int = 1800,
-        **kwargs: Any,
-    ):
-        if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
-            raise ComputeTargetException(f"max_nodes must be a positive integer, got {max_nodes!r}")
-        self.vm_size = vm_size
-        self.vm_priority = vm_priority
-        self.min_nodes = min_nodes
-        self.max_nodes = max_nodes or 4
-        self.idle_seconds_before_scaledown = idle_seconds_before_scaledown
-
-    def _to_json(self) -> dict[str, Any]:
-        return {
-            "vm_size": self.vm_size,
-            "max_nodes": self.max_nodes,
-            "min_nodes": self.min_nodes,
-            "vm_priority": self.vm_priority,
-        }
-
-
-class AmlCompute(ComputeTarget):
-    """A cluster: an Airflow pool of ``max_nodes`` slots on the workers."""
-
-    _compute_type = "AmlCompute"
-
-    @staticmethod
-    def provisioning_configuration(
-        vm_size: str = "",
-        vm_priority: str = "dedicated",
-        min_nodes: int = 0,
-        max_nodes: int | None = None,
-        idle_seconds_before_scaledown: int = 1800,
-        **kwargs: Any,
-    ) -> AmlComputeProvisioningConfiguration:
-        """Settings for :meth:`ComputeTarget.create`."""
-        return AmlComputeProvisioningConfiguration(
-            vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown, **kwargs
-        )
-
-    @property
-    def max_nodes(self) -> int:
-        """Number of steps that may run on this cluster at once (pool slots)."""
-        return int(self._config.get("max_nodes", 4))
-
-    @property
-    def pool(self) -> str:
-        """The Airflow pool backing this cluster."""
-        return f"aml_{self.name}"
-
-
 class LocalCompute(ComputeTarget):
     """The Airflow worker itself (the default target)."""
 
     _compute_type = "Local"
-
-
-_TYPES: dict[str, type[ComputeTarget]] = {"AmlCompute": AmlCompute, "Local": LocalCompute}
