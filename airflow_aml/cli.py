@@ -9,12 +9,46 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import ctypes.util
 import os
+import signal
+import socket
 import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+_DESCRIPTION = """\
+airflow-aml runs Azure ML SDK v1 pipeline code on Apache Airflow 3.
+These commands work on the embedded workspace home (an Airflow home with
+SQLite), where runs submitted from Python execute without any server.
+"""
+
+_UI_DESCRIPTION = """\
+Serve the Airflow UI and REST API of the workspace home on 127.0.0.1, with
+Airflow's login: user "admin", password generated on first start (the
+command prints the file that holds it).
+
+What runs on the embedded home: runs submitted from Python and through the
+/aml/... REST routes run. The UI's Trigger button and
+POST /api/v2/dags/{dag_id}/dagRuns only queue a run here (no scheduler runs
+on the embedded home); they run on a deployment with a scheduler.
+
+The port is remembered for the home: published pipelines' endpoints and the
+runs' UI links use it, also while the UI is not running. Stop the server with
+Ctrl-C or SIGTERM; the Airflow api-server it started stops with it.
+"""
+
+_WHAT_RUNS = (
+    "Runs submitted from Python and through the /aml/... REST routes run here; the "
+    "Trigger button and POST /api/v2/dags/{dag_id}/dagRuns only queue a run on this "
+    "home (no scheduler runs here; they run on a deployment with a scheduler)."
+)
 
 
 def _workspace(home: str | None):
@@ -30,21 +64,124 @@ def _env(ws) -> dict[str, str]:
     return airflow_env(ws.airflow_home, ws.home / "registry")
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    """Migrate the home's DB if needed and run the api-server (UI + REST) on loopback."""
-    ws = _workspace(args.home)
-    env = _env(ws)
-    subprocess.run([sys.executable, "-m", "airflow_aml.backends.airflow_home"], env=env, check=True)
-    airflow = Path(sys.executable).with_name("airflow")
-    from airflow_aml.backends.airflow_home import passwords_file
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies (Linux).
 
-    print(f"Airflow UI for workspace {ws.name!r} ({ws.home}): http://127.0.0.1:{args.port}/")
+    Covers the case no signal handler can: the CLI being SIGKILLed.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Migrate the home's DB if needed and run the api-server (UI + REST) on loopback.
+
+    The api-server is a child process that dies with this one: signals are
+    forwarded to it, and a parent-death signal stops it if this process is
+    killed outright. While it runs, the home records its pid and URL.
+    """
+    from airflow_aml.backends import airflow_home as ah
+
+    ws = _workspace(args.home)
+    home = ws.airflow_home
+    home.mkdir(parents=True, exist_ok=True)
+    running = ah.serving_ui(home, accepting=False)
+    if running is not None:
+        print(
+            f"airflow-aml ui: the UI of {ws.home} is already served at {running['url']}/ "
+            f"(pid {running['pid']})",
+            file=sys.stderr,
+        )
+        return 1
+    port = args.port if args.port is not None else ah.ui_port(home)
+    if not 0 < port < 65536:
+        print(f"airflow-aml ui: --port {port} is not a TCP port (1-65535)", file=sys.stderr)
+        return 2
+    if _port_in_use(port):
+        print(
+            f"airflow-aml ui: port {port} on 127.0.0.1 is in use; choose another with --port",
+            file=sys.stderr,
+        )
+        return 1
+    ah.set_ui_port(home, port)
+    env = _env(ws)
+    preexec = _die_with_parent()
+    migrate = subprocess.run(
+        [sys.executable, "-m", "airflow_aml.backends.airflow_home"],
+        env=env,
+        preexec_fn=preexec,  # the CLI is single-threaded
+    )
+    if migrate.returncode != 0:
+        print(
+            f"airflow-aml ui: preparing the Airflow database of {home} failed "
+            f"(exit code {migrate.returncode}; its output is above)",
+            file=sys.stderr,
+        )
+        return 1
+    url = f"http://{ah.UI_HOST}:{port}"
+    print(f"Airflow UI for workspace {ws.name!r} ({ws.home}): {url}/")
     print(
-        f"Log in as 'admin'; the password is in {passwords_file(ws.airflow_home)} "
+        f"Log in as 'admin'; the password is in {ah.passwords_file(home)} "
         "(generated on first start)"
     )
-    cmd = [str(airflow), "api-server", "--host", "127.0.0.1", "--port", str(args.port)]
-    return subprocess.call(cmd, env=env)
+    print(_WHAT_RUNS)
+    sys.stdout.flush()
+    cmd = [sys.executable, "-m", "airflow", "api-server", "--host", ah.UI_HOST]
+    cmd += ["--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=preexec)
+    ah.write_ui_state(home, proc.pid, port)
+    stopping: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        # First signal: ask the server to stop (it closes its port at once);
+        # a second one: kill it.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL if stopping else signal.SIGTERM)
+        stopping.append(signum)
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, forward)
+    try:
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        ah.clear_ui_state(home, proc.pid)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if stopping:
+        print("airflow-aml ui: stopped")
+        return 0
+    return rc if rc >= 0 else 128 - rc
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -56,25 +193,48 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``airflow-aml``."""
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``airflow-aml`` (also used to check the README's commands)."""
+    from airflow_aml import __version__
+
     parser = argparse.ArgumentParser(
         prog="airflow-aml",
-        description=__doc__,
+        description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"airflow-aml {__version__}")
     parser.add_argument(
         "--home",
         default=os.environ.get("AIRFLOW_AML_HOME"),
         help="workspace home (default: $AIRFLOW_AML_HOME or ~/.airflow_aml)",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    ui = sub.add_parser("ui", help="serve the Airflow UI for the workspace on 127.0.0.1")
-    ui.add_argument("--port", type=int, default=8080)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ui = sub.add_parser(
+        "ui",
+        help="serve the Airflow UI and REST API of the workspace on 127.0.0.1",
+        description=_UI_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ui.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port on 127.0.0.1 (default: the home's last port, else 8080); remembered",
+    )
     ui.set_defaults(func=cmd_ui)
-    env = sub.add_parser("env", help="print exports for the plain airflow CLI")
+    env = sub.add_parser(
+        "env",
+        help="print the exports that point the plain airflow CLI at the workspace home",
+        description="Print the exports (AIRFLOW_HOME, AIRFLOW_CONFIG, AIRFLOW_AML_REGISTRY) "
+        "that point the plain airflow CLI at the workspace home.",
+    )
     env.set_defaults(func=cmd_env)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``airflow-aml``."""
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 

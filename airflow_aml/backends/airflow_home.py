@@ -1,16 +1,29 @@
-"""The embedded Airflow home: config, loader DAG file and metadata DB.
+"""The embedded Airflow home: config, loader DAG file, metadata DB and UI address.
 
 Created on first use under ``<workspace home>/airflow``. The config binds
 every server to 127.0.0.1, keeps example DAGs out, and lets the Airflow UI
 started on this home (``airflow-aml ui``) show the same runs.
+
+The UI address of the home is one setting: ``airflow-aml ui --port N``
+records ``N`` (``aml_ui.json``), so ``Workspace.api_url``, published
+pipelines' endpoints and the runs' UI links name the port that the UI
+serves, also before it starts. While it serves, ``aml_ui.serving.json``
+holds its pid and URL (removed when it stops; a stale one, left by a killed
+server, is recognised by its dead pid and ignored).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
+import socket
 import sys
+import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from airflow_aml.core._jsonstore import atomic_write_text, file_lock
 
@@ -22,7 +35,22 @@ __all__ = [
     "ensure_database",
     "passwords_file",
     "admin_password",
+    "UI_HOST",
+    "DEFAULT_UI_PORT",
+    "ui_port",
+    "set_ui_port",
+    "ui_url",
+    "ui_command",
+    "write_ui_state",
+    "clear_ui_state",
+    "serving_ui",
+    "run_link_line",
 ]
+
+UI_HOST = "127.0.0.1"
+DEFAULT_UI_PORT = 8080
+_UI_SETTINGS = "aml_ui.json"
+_UI_STATE = "aml_ui.serving.json"
 
 LOADER_FILE = "airflow_aml_loader.py"
 LOADER_SOURCE = (
@@ -55,7 +83,9 @@ base_log_folder = {logs}
 
 [api]
 host = 127.0.0.1
-port = 8080
+port = {port}
+# One process: stopping ``airflow-aml ui`` leaves nothing serving the port.
+workers = 1
 
 [scheduler]
 enable_health_check = False
@@ -81,6 +111,7 @@ def prepare_home(airflow_home: Path) -> None:
         db=airflow_home / "airflow.db",
         logs=airflow_home / "logs",
         passwords=passwords_file(airflow_home),
+        port=ui_port(airflow_home),
     )
     current = cfg.read_text(encoding="utf-8") if cfg.exists() else None
     if current is None or (current.startswith(_MARKER) and current != text):
@@ -133,6 +164,130 @@ def ensure_database(airflow_home: Path) -> None:
 
         db.upgradedb()
         marker.write_text(sys.version, encoding="utf-8")
+
+
+# ------------------------------------------------------------------ UI address
+def ui_port(airflow_home: Path) -> int:
+    """The port of the home's UI/REST server: the last ``airflow-aml ui --port``, else 8080."""
+    try:
+        port = json.loads((airflow_home / _UI_SETTINGS).read_text(encoding="utf-8"))["port"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_UI_PORT
+    return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_UI_PORT
+
+
+def set_ui_port(airflow_home: Path, port: int) -> None:
+    """Record ``port`` as the home's UI port (``airflow-aml ui --port``)."""
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} is not a TCP port (1-65535)")
+    if ui_port(airflow_home) != port or not (airflow_home / _UI_SETTINGS).exists():
+        atomic_write_text(airflow_home / _UI_SETTINGS, json.dumps({"port": port}) + "\n")
+
+
+def ui_url(airflow_home: Path) -> str:
+    """Base URL of the home's UI/REST server (whether it is serving or not)."""
+    return f"http://{UI_HOST}:{ui_port(airflow_home)}"
+
+
+def ui_command(workspace_home: Path) -> str:
+    """The shell command that serves the UI of ``workspace_home``."""
+    from airflow_aml.core.workspace import _default_home
+
+    if Path(workspace_home).resolve() == _default_home().resolve():
+        return "airflow-aml ui"
+    return f"airflow-aml --home {shlex.quote(str(workspace_home))} ui"
+
+
+def write_ui_state(airflow_home: Path, pid: int, port: int) -> None:
+    """Record that the server ``pid`` serves this home's UI on ``port``."""
+    state = {"pid": pid, "port": port, "url": f"http://{UI_HOST}:{port}", "since": time.time()}
+    atomic_write_text(airflow_home / _UI_STATE, json.dumps(state) + "\n")
+
+
+def clear_ui_state(airflow_home: Path, pid: int) -> None:
+    """Remove the serving record of server ``pid`` (a newer server's record is kept)."""
+    state = _read_ui_state(airflow_home)
+    if state is not None and state.get("pid") == pid:
+        with contextlib.suppress(FileNotFoundError):
+            (airflow_home / _UI_STATE).unlink()
+
+
+def _read_ui_state(airflow_home: Path) -> dict[str, Any] | None:
+    try:
+        state = json.loads((airflow_home / _UI_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _is_api_server(pid: int, port: int) -> bool:
+    """Whether ``pid`` is an Airflow api-server on ``port`` (not a reused pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return True  # no /proc: trust the live pid
+    # "python -m airflow api-server ... --port N", renamed by Airflow once it
+    # starts to "airflow api_server -- host:127.0.0.1 port:N".
+    server = cmdline.startswith("airflow api_server") or " -m airflow api-server " in cmdline
+    return server and (f"--port {port}" in cmdline or f"port:{port}" in cmdline)
+
+
+def serving_ui(airflow_home: Path, *, accepting: bool = True) -> dict[str, Any] | None:
+    """The serving record (pid, port, url) if this home's UI server is alive, else None.
+
+    With ``accepting`` (default) it must also accept connections on its port
+    (a server still starting up is not serving yet).
+    """
+    state = _read_ui_state(airflow_home)
+    if state is None:
+        return None
+    try:
+        pid, port = int(state["pid"]), int(state["port"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not _pid_alive(pid) or not _is_api_server(pid, port):
+        return None
+    if accepting:
+        try:
+            socket.create_connection((UI_HOST, port), timeout=0.5).close()
+        except OSError:
+            return None
+    return state
+
+
+def run_link_line(workspace: Any, dag_id: str, run_id: str) -> str:
+    """The line ``wait_for_completion(show_output=True)`` prints about the run's UI page.
+
+    A link when that UI serves (deployed: always, the configured Airflow);
+    for an embedded workspace whose UI is not running, how to start it and
+    the URL it will show the run at.
+    """
+    path = f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+    if workspace.mode == "deployed":
+        return f"Link to Airflow UI: {workspace.api_url.rstrip('/')}{path}"
+    airflow_home = workspace.airflow_home
+    state = serving_ui(airflow_home)
+    if state is not None:
+        return f"Link to Airflow UI: {state['url']}{path}"
+    return (
+        f"Airflow UI: not running; start it with `{ui_command(workspace.home)}` "
+        f"to see this run at {ui_url(airflow_home)}{path}"
+    )
 
 
 if __name__ == "__main__":  # python -m airflow_aml.backends.airflow_home: migrate $AIRFLOW_HOME

@@ -166,8 +166,14 @@ class Workspace:
 
     @property
     def api_url(self) -> str:
-        """Base URL of the Airflow API server of this workspace (``airflow-aml ui`` locally)."""
-        return self._api_url or "http://127.0.0.1:8080"
+        """Base URL of the Airflow API server of this workspace: ``airflow.api_url`` of a
+        deployed workspace; for the embedded one, where ``airflow-aml ui`` serves its home
+        (the port of the last ``airflow-aml ui --port``, default 8080)."""
+        if self._api_url:
+            return self._api_url
+        from airflow_aml.backends.airflow_home import ui_url
+
+        return ui_url(self.airflow_home)
 
     @property
     def mode(self) -> str:

@@ -298,9 +298,9 @@ class PipelineRun:
         seen: dict[str, str] = {}
         if show_output:
             print(f"PipelineRunId: {self._run_id}")
-            print(
-                f"Link to Airflow UI: http://127.0.0.1:8080/dags/{self._dag_id}/runs/{self._run_id}"
-            )
+            from airflow_aml.backends.airflow_home import run_link_line
+
+            print(run_link_line(self.workspace, self._dag_id, self._run_id))
         pauses = _poll_intervals()
         while True:
             status = self.get_status()
