@@ -21,6 +21,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import runpy
 import sys
 from types import ModuleType
@@ -81,15 +82,47 @@ def uninstall() -> None:
         del sys.modules[name]
 
 
+_USAGE = "usage: python -m airflow_aml.shim [-h] script.py [args...]"
+_HELP = f"""{_USAGE}
+
+Run an unmodified Azure ML SDK v1 script on airflow-aml: while it runs,
+`import azureml.X` loads `airflow_aml.X`. The script gets the remaining
+arguments as sys.argv[1:], and its folder is first on sys.path, as with
+`python script.py`.
+
+options:
+  -h, --help  show this help message and exit
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m airflow_aml.shim script.py [args]``: run a script with the shim."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        print("usage: python -m airflow_aml.shim script.py [args...]", file=sys.stderr)
+        print(_USAGE, file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        print(_HELP, end="")
+        return 0
+    if args[0].startswith("-"):
+        print(f"{_USAGE}\npython -m airflow_aml.shim: unknown option {args[0]}", file=sys.stderr)
+        return 2
+    script = args[0]
+    if not os.path.exists(script):
+        print(
+            f"python -m airflow_aml.shim: can't open file {os.path.abspath(script)!r}: "
+            "no such file",
+            file=sys.stderr,
+        )
         return 2
     install()
     sys.argv = args
-    runpy.run_path(args[0], run_name="__main__")
+    folder = os.path.dirname(os.path.abspath(script))
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path[0] = folder  # as ``python script.py`` sets it
+    else:
+        sys.path.insert(0, folder)
+    runpy.run_path(script, run_name="__main__")
     return 0
 
 

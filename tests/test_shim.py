@@ -65,3 +65,50 @@ def test_run_unmodified_script(tmp_path, ws):
     )
     assert out.returncode == 0, out.stderr
     assert "valid: True" in out.stdout
+
+
+def _shim(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_aml.shim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_usage_and_exits_0(flag):
+    out = _shim(flag)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: python -m airflow_aml.shim")
+    assert "import azureml.X" in out.stdout and out.stderr == ""
+
+
+def test_missing_script_is_a_one_line_error(tmp_path):
+    out = _shim("nope.py", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.splitlines() == [
+        f"python -m airflow_aml.shim: can't open file {str(tmp_path / 'nope.py')!r}: no such file"
+    ]
+
+
+def test_no_arguments_and_unknown_options_print_usage(tmp_path):
+    for args in ([], ["--bogus"]):
+        out = _shim(*args, cwd=tmp_path)
+        assert out.returncode == 2
+        assert out.stderr.startswith("usage: python -m airflow_aml.shim")
+        assert "Traceback" not in out.stderr
+
+
+def test_script_gets_its_arguments_and_its_folder_on_sys_path(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "helper.py").write_text("VALUE = 42\n")
+    (tmp_path / "pkg" / "main.py").write_text(
+        "import sys\nimport helper\nfrom azureml.core import Workspace\n"
+        "print(helper.VALUE, sys.argv[1:], Workspace.__module__)\n"
+    )
+    out = _shim(str(tmp_path / "pkg" / "main.py"), "--help", "x", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "42 ['--help', 'x'] airflow_aml.core.workspace"
