@@ -1,67 +1,115 @@
 #!/usr/bin/env bash
-# Install what airflow-aml needs on a fresh machine: uv, the locked venv,
-# PostgreSQL server binaries and the tests' Azurite (npm, tools/azurite).
-# Idempotent; sourced by demo.sh and test.sh.
+# What airflow-aml itself needs on a fresh machine: uv and the virtualenv from
+# the committed uv.lock. Sourced by demo.sh and test.sh (the tests' own tools
+# are in bootstrap_tests.sh). Defines:
+#   ensure_uv        put uv on PATH: found on PATH, in ~/.local/bin or in our
+#                    private virtualenv, else installed from PyPI into that
+#                    virtualenv (never into the system Python: PEP 668)
+#   sync_venv ARGS   uv sync --locked ARGS, quietly; one "installing" line when
+#                    the environment needs changes
+# Idempotent. Executed instead of sourced, it runs ensure_uv and prints uv's path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! command -v uv >/dev/null 2>&1; then
-  if [ -x "$HOME/.local/bin/uv" ]; then
-    export PATH="$HOME/.local/bin:$PATH"
-  else
-    python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-    export PATH="$HOME/.local/bin:$PATH"
-  fi
-fi
-# The committed uv.lock is the constraint set; refuse to drift from it.
-uv sync --locked --all-extras --compile-bytecode --quiet
+# uv's private virtualenv (created only when no uv is found).
+AML_UV_VENV="${AIRFLOW_AML_UV_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/airflow-aml/uv}"
 
-# PostgreSQL server binaries (initdb, pg_ctl) for the deployed test tier, which
-# starts its own throw-away cluster on a private port (tests/deployed/conftest.py).
-# Installed without the package's default "main" cluster, so nothing is started.
+# Run a command as root: directly, or through passwordless sudo. Sets as_root=().
 as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root=(sudo -n); fi
-fi
-apt_env=(env DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1)
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && [ -z "${AIRFLOW_AML_PG_BINDIR:-}" ]; then
-  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; }; then
-    echo "bootstrap: installing PostgreSQL (apt package postgresql) for the deployed tests" >&2
-    cc=/etc/postgresql-common/createcluster.conf
-    if ! grep -qs '^[[:space:]]*create_main_cluster' "$cc"; then
-      "${as_root[@]}" mkdir -p "$(dirname "$cc")"
-      echo "create_main_cluster = false" | "${as_root[@]}" tee -a "$cc" >/dev/null
-    fi
-    if ! apt-cache show postgresql >/dev/null 2>&1; then
-      "${as_root[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
-    fi
-    "${as_root[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
-      -o Dpkg::Options::=--force-confold postgresql >/dev/null
-  else
-    echo "bootstrap: PostgreSQL server binaries not found and cannot be installed here;" \
-      "install the 'postgresql' package (or set AIRFLOW_AML_PG_BINDIR), else tests/deployed is skipped" >&2
+can_be_root() {
+  [ "$(id -u)" -eq 0 ] && return 0
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+    return 0
   fi
-fi
+  return 1
+}
 
-# Azurite (Azure Blob emulator) for the tests, which start their own on
-# 127.0.0.1 and a free port (tests/azurite.py). Pinned in tools/azurite's
-# package-lock.json; npm ci installs exactly that into tools/azurite/node_modules.
-if [ ! -x tools/azurite/node_modules/.bin/azurite-blob ]; then
-  if ! command -v npm >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; }; then
-      echo "bootstrap: installing Node.js and npm (apt packages nodejs, npm) for Azurite" >&2
-      if ! apt-cache show npm >/dev/null 2>&1; then
-        "${as_root[@]}" "${apt_env[@]}" apt-get update -qq >/dev/null
+# apt-get install -y PACKAGES, quietly (output shown only if it fails).
+apt_install() {
+  local log rc=0
+  log=$(mktemp)
+  local apt_env=(env DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1)
+  if ! apt-cache show "$@" >/dev/null 2>&1; then
+    "${as_root[@]}" "${apt_env[@]}" apt-get update -qq >"$log" 2>&1 || rc=$?
+  fi
+  if [ "$rc" -eq 0 ]; then
+    "${as_root[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
+      -o Dpkg::Options::=--force-confold "$@" >>"$log" 2>&1 || rc=$?
+  fi
+  [ "$rc" -eq 0 ] || cat "$log" >&2
+  rm -f "$log"
+  return "$rc"
+}
+
+ensure_uv() {
+  command -v uv >/dev/null 2>&1 && return 0
+  local dir
+  for dir in "$HOME/.local/bin" "$AML_UV_VENV/bin"; do
+    if [ -x "$dir/uv" ]; then
+      export PATH="$dir:$PATH"
+      return 0
+    fi
+  done
+  local py
+  py=$(command -v python3 || true)
+  if [ -z "$py" ]; then
+    echo "bootstrap: python3 not found; install Python 3.11 or newer (Debian/Ubuntu:" \
+      "apt-get install python3 python3-venv) and rerun" >&2
+    return 1
+  fi
+  echo "bootstrap: installing uv (from PyPI) into $AML_UV_VENV" >&2
+  local log
+  log=$(mktemp)
+  rm -rf "$AML_UV_VENV"
+  mkdir -p "$(dirname "$AML_UV_VENV")"
+  if ! "$py" -m venv "$AML_UV_VENV" >"$log" 2>&1; then
+    rm -rf "$AML_UV_VENV"
+    if grep -qi "ensurepip\|python3.*-venv" "$log"; then
+      # Debian/Ubuntu ship venv's ensurepip in a package of its own.
+      if command -v apt-get >/dev/null 2>&1 && can_be_root; then
+        echo "bootstrap: installing python3-venv (apt) for $py" >&2
+        if ! apt_install python3-venv || ! "$py" -m venv "$AML_UV_VENV" >"$log" 2>&1; then
+          cat "$log" >&2
+          rm -f "$log"
+          echo "bootstrap: could not create a virtualenv with $py even with python3-venv" >&2
+          return 1
+        fi
+      else
+        rm -f "$log"
+        echo "bootstrap: $py cannot create virtualenvs (ensurepip is missing): install the" \
+          "package python3-venv (Debian/Ubuntu: sudo apt-get install python3-venv), or install" \
+          "uv yourself (https://docs.astral.sh/uv/), and rerun" >&2
+        return 1
       fi
-      "${as_root[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confold nodejs npm >/dev/null
+    else
+      cat "$log" >&2
+      rm -f "$log"
+      echo "bootstrap: '$py -m venv $AML_UV_VENV' failed (output above)" >&2
+      return 1
     fi
   fi
-  if command -v npm >/dev/null 2>&1; then
-    echo "bootstrap: installing Azurite (npm ci in tools/azurite) for the tests" >&2
-    npm ci --no-audit --no-fund --loglevel=error --prefix tools/azurite >/dev/null
-  else
-    echo "bootstrap: npm not found and cannot be installed here; install Node.js and npm" \
-      "and rerun this script, else the tests that need Azurite fail" >&2
+  if ! "$AML_UV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "uv>=0.9" >"$log" 2>&1 || [ ! -x "$AML_UV_VENV/bin/uv" ]; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "bootstrap: installing uv into $AML_UV_VENV failed (pip output above)" >&2
+    return 1
   fi
+  rm -f "$log"
+  export PATH="$AML_UV_VENV/bin:$PATH"
+}
+
+sync_venv() {
+  # --check exits non-zero when the environment needs changes.
+  if uv sync --locked --check "$@" >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "bootstrap: installing the locked Python environment (uv sync --locked $*)" >&2
+  uv sync --locked --compile-bytecode --quiet "$@"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then  # executed, not sourced
+  ensure_uv
+  command -v uv
 fi
