@@ -2,11 +2,17 @@
 
 The home (and its Airflow home) is created before anything imports Airflow,
 so in-process Airflow use in tests and the runner processes share it.
+
+Every temporary file of the session (pytest's ``tmp_path``, the home,
+whatever the library, Airflow and the processes started by the tests put in
+``$TMPDIR``) lands in one folder, removed when the session ends (after the
+warm runner processes are stopped). ``AIRFLOW_AML_KEEP_TEST_TMP=1`` keeps it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,8 +23,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import pytest
+# First of all, before anything creates a temporary file: one folder for the session.
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="aml-tests-")).resolve()
+# Traversable by others (not listable): the deployed tier's PostgreSQL runs as
+# another user in a folder of its own below this one.
+os.chmod(_SESSION_TMP, 0o711)
+os.environ["TMPDIR"] = str(_SESSION_TMP)
+tempfile.tempdir = str(_SESSION_TMP)
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
 
 _HOME = Path(tempfile.mkdtemp(prefix="aml-test-home-"))
 os.environ["AIRFLOW_AML_HOME"] = str(_HOME)
@@ -33,6 +47,27 @@ os.environ["AIRFLOW_CONFIG"] = str(_HOME / "airflow" / "airflow.cfg")
 os.environ["AIRFLOW_AML_REGISTRY"] = str(_HOME / "registry")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _stop_runners() -> None:
+    """Stop the warm runner processes of every home this session used."""
+    from airflow_aml.backends.runner_pool import RunnerPool
+
+    registries = {Path(root).parent for root in RunnerPool._spawned}
+    registries.add(_HOME / "registry")
+    for registry in registries:
+        RunnerPool(registry).stop_all()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's temporary folder (after pytest's own tmp_path clean-up)."""
+    try:
+        _stop_runners()
+    finally:
+        if os.environ.get("AIRFLOW_AML_KEEP_TEST_TMP"):
+            print(f"\ntest temporary files kept in {_SESSION_TMP}")
+        else:
+            shutil.rmtree(_SESSION_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
