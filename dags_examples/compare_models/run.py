@@ -35,7 +35,10 @@ def compact_json(data):
 
 def main():
     ws = Workspace.from_config()
-    print(ws.name, ws.resource_group, ws.location, ws.subscription_id, sep="\n")
+    print(f"Workspace name: {ws.name}")
+    print(f"Resource group: {ws.resource_group}")
+    print(f"Location: {ws.location}")
+    print(f"Subscription id: {ws.subscription_id}")
 
     upload_data(ws)
     pipeline1 = build_pipeline(ws)
