@@ -69,9 +69,8 @@ def task_id_for(step_name: str, taken: set[str]) -> str:
     base = base[:220]
     candidate = base
     n = 2
-    while candidate in taken or f"{candidate}__reuse_check" in taken:
+    while candidate in taken:
         candidate = f"{base}_{n}"
         n += 1
     taken.add(candidate)
-    taken.add(f"{candidate}__reuse_check")  # the step's reuse-check sensor
     return candidate

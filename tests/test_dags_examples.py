@@ -22,16 +22,11 @@ def test_dagbag_imports_every_example_without_errors(ws):
     assert bag.import_errors == {}
     dag = bag.dags["compare_models"]
     steps = {"extract", "train_nb", "train_centroid", "compare"}
-    assert set(dag.task_ids) == steps | {f"{s}__reuse_check" for s in steps}
+    assert set(dag.task_ids) == steps  # one task per step; it makes its own reuse check
     assert dag.params["pipeline_arg"] == 10
     assert dag.schedule is None or str(dag.schedule) in ("None", "null")
-    check = dag.get_task("compare__reuse_check")
-    assert check.upstream_task_ids == {"train_nb", "train_centroid"}
-    assert dag.get_task("compare").upstream_task_ids == {"compare__reuse_check"}
-    assert dag.get_task("extract").downstream_task_ids == {
-        "train_nb__reuse_check",
-        "train_centroid__reuse_check",
-    }
+    assert dag.get_task("compare").upstream_task_ids == {"train_nb", "train_centroid"}
+    assert dag.get_task("extract").downstream_task_ids == {"train_nb", "train_centroid"}
 
 
 def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, monkeypatch):
@@ -59,7 +54,7 @@ def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, m
     assert "cannot load this pipeline" in broken.description
     assert "JSONDecodeError" in broken.description
     assert "airflow_aml_registry" in bag.dags
-    assert sorted(bag.dags["loader_check"].task_ids) == ["a", "a__reuse_check"]
+    assert sorted(bag.dags["loader_check"].task_ids) == ["a"]
 
 
 @pytest.mark.e2e

@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from airflow_aml._names import check_experiment_name
+from airflow_aml._names import check_experiment_name, safe_relative_path
 from airflow_aml.backends.registry import Registry
 from airflow_aml.backends.states import pipeline_status
 from airflow_aml.compiler.build import resolve_parameter_values
@@ -93,10 +93,12 @@ def _datapaths(spec: PipelineSpec, assignments: Any) -> dict[str, Any]:
                 f"DataPathAssignments.{name}: unknown datastore "
                 f"{value['DataStoreName']!r}; known: {sorted(spec.datastores)}",
             )
-        out[name] = {
-            "datastore": value["DataStoreName"],
-            "path": str(value.get("RelativePath") or ""),
-        }
+        relative = value.get("RelativePath") or ""
+        try:
+            path = safe_relative_path(relative, field=f"DataPathAssignments.{name}.RelativePath")
+        except ValidationError as exc:
+            raise ApiError(400, str(exc)) from None
+        out[name] = {"datastore": value["DataStoreName"], "path": path}
     return out
 
 
@@ -128,6 +130,11 @@ def submit(
     if not isinstance(params, dict):
         raise ApiError(400, "ParameterAssignments must be an object")
     values = {**params, **_datapaths(spec, body.get("DataPathAssignments"))}
+    # The AML service accepts assignments of parameters the pipeline does not declare
+    # (the versioned-endpoints notebook relies on it): ignore them, and say so.
+    declared = {p.name for p in spec.parameters}
+    ignored = sorted(str(k) for k in values if k not in declared)
+    values = {k: v for k, v in values.items() if k in declared}
     try:
         resolved = resolve_parameter_values(spec, values, coerce_strings=True)
     except ValidationError as exc:
@@ -152,7 +159,10 @@ def submit(
         "run_source": body.get("RunSource") or "SDK",
         "experiment_name": experiment,
         "submitted_by": user,
+        "run_type": body.get("RunType") or "HTTP",
     }
+    if ignored:
+        options["ignored_parameters"] = ignored
     conf = {**resolved, RESERVED_CONF_KEY: options}
     run_key = reg.write_run(
         run_id, spec=spec.with_changes(tags=options["tags"]), conf=conf, experiment_name=experiment
@@ -171,6 +181,7 @@ def submit(
         "Tags": options["tags"],
         "ContinueRunOnStepFailure": options["continue_on_step_failure"],
         "ParameterAssignments": resolved,
+        "IgnoredParameterAssignments": ignored,
         "CreatedBy": user,
         "CreationTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -186,6 +197,8 @@ def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_key: str, user: s
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.utils.types import DagRunTriggeredByType
 
+    from airflow_aml.listeners import run_note
+
     try:
         trigger_dag(
             dag_id,
@@ -194,6 +207,7 @@ def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_key: str, user: s
             conf=conf,
             logical_date=None,
             triggering_user_name=user,
+            note=run_note(conf),
         )
     except Exception as exc:  # DAG not parsed yet, paused, ...: say so, not 500
         raise ApiError(409, f"could not trigger DAG {dag_id!r}: {exc}") from None
@@ -228,6 +242,7 @@ def run_record(run_id: str) -> dict[str, Any]:
         "PipelineId": options.get("published_pipeline_id"),
         "Description": options.get("description"),
         "Tags": options.get("tags", {}),
+        "IgnoredParameterAssignments": options.get("ignored_parameters", []),
         "StartTime": start,
         "EndTime": end,
     }

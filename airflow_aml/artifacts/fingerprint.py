@@ -39,7 +39,7 @@ def step_components(
 
     ``parameters`` holds the run's resolved parameter values; only those the
     step uses are included. ``input_identities`` maps input names to their
-    identity (see :mod:`airflow_aml.sensors.reuse_check`).
+    identity (see :mod:`airflow_aml.operators.reuse_check`).
     """
     used = {a["param"] for a in step.arguments if "param" in a}
     used |= {v["param"] for _, v in step.params if "param" in v}

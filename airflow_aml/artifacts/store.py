@@ -1,10 +1,12 @@
 """The artifact store: step outputs and run records on a datastore.
 
-Layout on the datastore (DESIGN §4)::
+Layout on the datastore (DESIGN §4), as in SDK v1::
 
-    azureml/{run_id}/{task_id}/{output_name}/     committed outputs
-    azureml/{run_id}/{task_id}/.run/              the step's run record
-    azureml/{run_id}/{task_id}/.staging-{try}/    in-flight outputs (never read)
+    azureml/{step_run_id}/{output_name}/     committed outputs
+    azureml/{step_run_id}/.run/              the step's run record
+    azureml/{step_run_id}/.staging-{try}/    in-flight outputs (never read)
+
+where ``step_run_id`` is ``StepRun.id`` (:func:`~airflow_aml.runtime.contract.step_run_id`).
 
 A step writes into the staging prefix; outputs become visible only by an
 atomic rename on success, so a failed or killed step never leaves a
@@ -14,7 +16,7 @@ nothing: the consumer reads the committed folder in place.
 
 On a remote datastore (Azure Blob) a step stages its outputs in a local
 temporary folder; on success they are uploaded and then committed by a
-manifest, ``azureml/{run_id}/{task_id}/.outputs/{output_name}.json``: an
+manifest, ``azureml/{step_run_id}/.outputs/{output_name}.json``: an
 output without its manifest was never committed. Consumers download an
 output once per machine into the content-addressed cache, and an output is
 intact while its blob listing (names, sizes, etags) matches its signature.
@@ -36,6 +38,7 @@ import xxhash
 from airflow_aml._names import safe_relative_path
 from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.exceptions import DatastoreException
+from airflow_aml.runtime.contract import step_run_id
 from airflow_aml.storage.base import ObjectInfo, ObjectStore
 from airflow_aml.storage.cache import fetch_folder
 from airflow_aml.storage.location import store_for_datastore
@@ -54,8 +57,8 @@ ARTIFACT_ROOT = "azureml"
 
 
 def run_prefix(run_id: str, task_id: str) -> str:
-    """Datastore prefix of one step's artifacts in one run."""
-    return f"{ARTIFACT_ROOT}/{run_id}/{task_id}"
+    """Datastore prefix of one step run's artifacts: ``azureml/{step run id}`` (SDK v1)."""
+    return f"{ARTIFACT_ROOT}/{step_run_id(run_id, task_id)}"
 
 
 @dataclass(frozen=True)
@@ -210,10 +213,29 @@ class ArtifactStore:
         return listing_digest(found, rel) if how == "digest" else listing_signature(found, rel)[0]
 
     # ------------------------------------------------------------- staging
-    def staging(self, datastore: str, run_id: str, task_id: str, try_number: int) -> Path:
-        """A fresh staging folder for one try of a step."""
+    def staging(
+        self,
+        datastore: str,
+        run_id: str,
+        task_id: str,
+        try_number: int,
+        *,
+        local_root: Path | None = None,
+    ) -> Path:
+        """A fresh staging folder for one try of a step.
+
+        On a local datastore it is next to the outputs (the commit is a rename); for a
+        remote one it is ``local_root/staging-<datastore>`` (the step's work folder,
+        removed with it), uploaded on commit.
+        """
         if not self.is_local(datastore):
-            return Path(tempfile.mkdtemp(prefix=f"aml-staging-{task_id}-{try_number}-"))
+            if local_root is None:
+                raise DatastoreException(
+                    f"staging for remote datastore {datastore!r} needs a local work folder"
+                )
+            path = local_root / f"staging-{datastore}"
+            path.mkdir(parents=True)
+            return path
         path = self.local_path(datastore, f"{run_prefix(run_id, task_id)}/.staging-{try_number}")
         if path.exists():
             shutil.rmtree(path)
@@ -248,6 +270,7 @@ class ArtifactStore:
         store.delete_prefix(rel + "/")  # nor do its (or a killed try's) files
         digest = tree_digest(staged)
         store.upload_tree(staged, rel)
+        shutil.rmtree(staged, ignore_errors=True)  # uploaded: the local copy is not needed
         signature, files, size = listing_signature(store.list(rel + "/"), rel)
         ref = ArtifactReference(
             datastore, rel, run_id, step, output, files, size, digest, signature

@@ -54,11 +54,16 @@ def run_pipeline(spec: Any, run_id: str, conf: dict[str, Any]) -> str:
     from airflow.sdk import timezone
 
     from airflow_aml.compiler.render import render_dag
+    from airflow_aml.listeners import annotate_finished_run
 
-    dag = render_dag(spec)
+    dag = render_dag(spec, embedded=True)
     _ensure_pools(spec)
     with mock.patch.object(DagRun, "generate_run_id", return_value=run_id):
         dr = dag.test(run_conf=conf, logical_date=timezone.utcnow())
+    try:
+        annotate_finished_run(spec.dag_id, run_id)
+    except Exception as exc:  # notes are a courtesy: never fail a finished run for them
+        print(f"airflow-aml: could not write the run's notes: {exc}", file=sys.stderr)
     return str(dr.state)
 
 
@@ -138,6 +143,11 @@ def _warm_execution_api() -> None:
 def serve(registry: Path) -> int:
     """Serve queued runs until idle for ``IDLE_SECONDS``."""
     pool = RunnerPool(registry)
+    # The pool this runner serves: if the home is deleted and re-created meanwhile, the
+    # folder holds another pool and this runner must not touch it.
+    pool_id = os.environ.get("AIRFLOW_AML_POOL_ID") or pool.pool_id()
+    if not pool.is_pool(pool_id):
+        return 0
     claimed = pool.acquire_slot()
     if claimed is None:
         return 0  # enough runners already
@@ -163,7 +173,9 @@ def serve(registry: Path) -> int:
         while not stop.is_set() and runs < _MAX_RUNS_PER_PROCESS:
             # Airflow's task runner installs its own handlers during a run: take SIGTERM back.
             signal.signal(signal.SIGTERM, on_term)
-            run_file = pool.take(slot)
+            if not pool.is_pool(pool_id):
+                return 0  # the home was deleted (and maybe re-created): not ours any more
+            run_file = pool.take(slot, pool_id)
             if run_file is None:
                 if time.monotonic() - idle_since > IDLE_SECONDS:
                     break
@@ -172,11 +184,14 @@ def serve(registry: Path) -> int:
             pool.set_state(slot, "busy", run_file.stem)
             run_job(run_file)
             runs += 1
+            if not pool.is_pool(pool_id):
+                return 0
             pool.set_state(slot, "idle")
             idle_since = time.monotonic()
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            (pool.root / f"slot-{slot}.json").unlink()
+        if pool.is_pool(pool_id):
+            with contextlib.suppress(FileNotFoundError):
+                (pool.root / f"slot-{slot}.json").unlink()
     return 0
 
 

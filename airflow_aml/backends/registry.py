@@ -10,6 +10,8 @@ dag-processor and the workers share no disk. Layout:
   (``snapshots/<digest>.manifest.json`` is written last: a snapshot without
   it is incomplete and never used)
 * ``runs/<run_id>.json``         what was submitted for a run (spec, conf, experiment)
+* ``experiments/<name>/<ns>_<run_id>``  one empty marker per run of an experiment
+  (``<ns>``: submit time in ns), so experiments and their runs are listed by name
 * ``published/<id>.json``        published pipelines
 * ``endpoints/<id>.json``        pipeline endpoints and their versions
 
@@ -179,6 +181,7 @@ class Registry:
                 "submitted": time.time(),
             },
         )
+        self.store.write_bytes(f"experiments/{experiment_name}/{time.time_ns():020d}_{run_id}", b"")
         return key
 
     def read_run(self, run_id: str) -> dict[str, Any]:
@@ -189,16 +192,18 @@ class Registry:
         return record
 
     def list_runs(self, experiment_name: str) -> list[str]:
-        """Run ids of an experiment, newest first."""
-        records = []
-        for obj in self.store.list("runs/"):
-            if not obj.key.endswith(".json"):
-                continue
-            data = self.store.read_json(obj.key)
-            with contextlib.suppress(AttributeError, KeyError):
-                if data.get("experiment_name", data.get("dag_id")) == experiment_name:
-                    records.append((data.get("submitted", 0), data["run_id"]))
-        return [r for _, r in sorted(records, reverse=True)]
+        """Run ids of an experiment (by experiment name, whatever DAG ran them), newest first."""
+        if not _safe_id(experiment_name):
+            return []
+        markers = self.store.list(f"experiments/{experiment_name}/")
+        names = sorted((o.key.rpartition("/")[2] for o in markers), reverse=True)
+        return [n.partition("_")[2] for n in names if "_" in n]
+
+    def experiment_names(self) -> list[str]:
+        """Names of the experiments that have runs, sorted."""
+        return sorted(
+            {o.key.split("/")[1] for o in self.store.list("experiments/") if o.key.count("/") >= 2}
+        )
 
     def mark_run(self, run_id: str, marker: str) -> None:
         """Leave a marker next to a run record (e.g. ``canceled``)."""

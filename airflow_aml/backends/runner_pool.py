@@ -7,6 +7,11 @@ up), so a run after the first starts in a fraction of a second. They are
 started on demand, at most :data:`MAX_RUNNERS` at once (one slot lock each),
 and exit after :data:`IDLE_SECONDS` without work: nothing to start or stop
 by hand.
+
+A pool has an identity (``runners/pool-id``, a random id made when the
+pool is first used). Runners remember it and jobs carry it, so a runner of
+a workspace home that was deleted and re-created at the same path never
+takes the new home's jobs: it sees the id change and exits.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +64,41 @@ class RunnerPool:
         self.queue = self.root / "queue"
         self.env = env
 
+    # --------------------------------------------------------------- identity
+    def pool_id(self) -> str:
+        """This pool's identity (made on first use; a re-created home gets a new one)."""
+        path = self.root / "pool-id"
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            pass
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".pool-id.{uuid.uuid4().hex}"
+        tmp.write_text(uuid.uuid4().hex, encoding="ascii")
+        try:
+            os.link(tmp, path)  # the first writer wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text(encoding="ascii").strip()
+
+    def is_pool(self, pool_id: str) -> bool:
+        """Whether the pool at this path is still the one with ``pool_id``."""
+        try:
+            return (self.root / "pool-id").read_text(encoding="ascii").strip() == pool_id
+        except OSError:
+            return False
+
     # ------------------------------------------------------------------- jobs
     def enqueue(self, run_id: str, run_file: Path) -> None:
         """Queue a run and make sure a runner will take it."""
+        pool = self.pool_id()
         self.queue.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.queue / f"{time.time_ns()}-{run_id}.job", str(run_file))
+        atomic_write_text(
+            self.queue / f"{time.time_ns()}-{run_id}.job",
+            json.dumps({"run_file": str(run_file), "pool": pool}),
+        )
         self.ensure_runners()
 
     def pending(self) -> list[Path]:
@@ -73,17 +109,25 @@ class RunnerPool:
         """Whether ``run_id`` waits in the queue."""
         return any(p.name.endswith(f"-{run_id}.job") for p in self.pending())
 
-    def take(self, slot: int) -> Path | None:
-        """Take the oldest job for runner ``slot`` (atomic rename; one taker wins)."""
+    def take(self, slot: int, pool_id: str) -> Path | None:
+        """Take the oldest job of pool ``pool_id`` for runner ``slot`` (atomic rename; one
+        taker wins). A job of another pool (the home was re-created) is put back."""
         for job in self.pending():
             taken = job.with_name(f"{job.name}.{slot}")
             try:
                 os.rename(job, taken)
             except FileNotFoundError:
                 continue  # another runner took it
-            run_file = Path(taken.read_text(encoding="utf-8"))
+            try:
+                data = json.loads(taken.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            if not isinstance(data, dict) or data.get("pool") != pool_id:
+                with contextlib.suppress(OSError):
+                    os.rename(taken, job)  # not ours: leave it to a runner of its pool
+                return None
             taken.unlink()
-            return run_file
+            return Path(str(data["run_file"]))
         return None
 
     # ------------------------------------------------------------------ slots
@@ -135,6 +179,8 @@ class RunnerPool:
 
     def _spawn(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        env = dict(self.env if self.env is not None else os.environ)
+        env["AIRFLOW_AML_POOL_ID"] = self.pool_id()
         with open(self.root / "runner.log", "ab") as log:
             proc = subprocess.Popen(  # noqa: S603 - fixed argument list
                 [
@@ -144,7 +190,7 @@ class RunnerPool:
                     "--serve",
                     str(self.root.parent),
                 ],
-                env=self.env,
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

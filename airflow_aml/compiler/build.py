@@ -10,13 +10,17 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml._names import IDENTIFIER_RE, check_experiment_name, task_id_for
+from airflow_aml._names import (
+    IDENTIFIER_RE,
+    check_experiment_name,
+    safe_relative_path,
+    task_id_for,
+)
 from airflow_aml.artifacts.git import git_properties
 from airflow_aml.artifacts.snapshot import Snapshot, take_snapshot
 from airflow_aml.compiler.spec import (
@@ -187,19 +191,20 @@ class _Compiler:
                     )
 
     def _check_producers(self, steps: list[PipelineStep]) -> None:
-        members = set(steps)
+        """A step may list a PipelineData as an output only while it is its producer: the
+        last step constructed with it (SDK v1: "already an output of step ...")."""
         for s in steps:
             for out in s._outputs:
-                if isinstance(out, PipelineData):
-                    producers = [p for p in out._producers if p in members]
-                    if len(producers) > 1 and producers[0] is not s:
-                        others = ", ".join(repr(p.name) for p in producers if p is not s)
-                        self.error(
-                            f"PipelineData {out.name!r} is also produced by step(s) "
-                            f"{others}: each PipelineData must have exactly one producer",
-                            step=s.name,
-                            field_name="outputs",
-                        )
+                if isinstance(out, PipelineData) and out.producer is not s:
+                    current = out.producer.name if out.producer is not None else None
+                    self.error(
+                        f"PipelineData {out.name!r} is also produced by step(s) {current!r}, "
+                        "constructed later with it as an output: each PipelineData has "
+                        "exactly one producer. Rebuild this step too, or leave it out of "
+                        "the pipeline",
+                        step=s.name,
+                        field_name="outputs",
+                    )
 
     def _check_shared_sources(self, steps: list[PipelineStep]) -> None:
         """Warn when steps running *different* scripts share one source folder.
@@ -442,7 +447,7 @@ class _Compiler:
 
     def _input(self, step: PipelineStep, inp: Any, edges_ok: bool) -> InputSpec | None:
         name = step.name
-        if isinstance(inp, tuple) and len(inp) == 2 and isinstance(inp[0], PipelineParameter):
+        if _is_datapath_tuple(inp):
             param, binding = inp
             if not isinstance(param.default_value, DataPath):
                 self.error(
@@ -451,9 +456,22 @@ class _Compiler:
                     field_name="inputs",
                 )
                 return None
-            binding = (
-                binding if isinstance(binding, DataPathComputeBinding) else DataPathComputeBinding()
-            )
+            if not isinstance(binding, DataPathComputeBinding):
+                self.error(
+                    f"input parameter {param.name!r} must be bound with a "
+                    f"DataPathComputeBinding, got {type(binding).__name__}",
+                    step=name,
+                    field_name="inputs",
+                )
+                return None
+            if binding.mode not in ("mount", "download"):
+                self.error(
+                    f"DataPathComputeBinding mode {binding.mode!r} of {param.name!r} is not "
+                    "supported: use 'mount' or 'download'",
+                    step=name,
+                    field_name="inputs",
+                )
+                return None
             pname = self._register_param(param, str(name))
             return InputSpec(
                 name=param.name,
@@ -574,6 +592,19 @@ class _Compiler:
         if isinstance(arg, PipelineParameter):
             pname = self._register_param(arg, name)
             return {"param": pname} if pname else None
+        if _is_datapath_tuple(arg):
+            # (PipelineParameter(DataPath), DataPathComputeBinding): the path on compute of
+            # the input it names; v1 requires the tuple in inputs too.
+            found = inputs.get(("param", arg[0].name))  # type: ignore[call-overload]
+            if found is not None:
+                return {"input": found}
+            self.error(
+                f"parameterized datapath {arg[0].name!r} appears in arguments but is not "
+                "in this step's inputs (list the same tuple in inputs=)",
+                step=name,
+                field_name="arguments",
+            )
+            return None
         if isinstance(arg, InputPortBinding | PipelineData | DataReference):
             key = id(arg.bind_object) if isinstance(arg, InputPortBinding) else id(arg)
             if isinstance(arg, DataReference):
@@ -619,6 +650,8 @@ class _Compiler:
                 continue
             inputs.append(spec)
             obj = inp.bind_object if isinstance(inp, InputPortBinding) else inp
+            if _is_datapath_tuple(inp):
+                input_keys[("param", inp[0].name)] = spec.name
             if isinstance(obj, DataReference):
                 input_keys[
                     ("dr", obj.datastore.name, obj.path_on_datastore, obj.data_reference_name)
@@ -715,6 +748,11 @@ class _Compiler:
         )
 
 
+def _is_datapath_tuple(value: Any) -> bool:
+    """Whether ``value`` is v1's ``(PipelineParameter, DataPathComputeBinding)`` input."""
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], PipelineParameter)
+
+
 def compile_pipeline(pipeline: Pipeline, experiment_name: str) -> CompileResult:
     """Compile ``pipeline`` for ``experiment_name``; never raises for bad input."""
     c = _Compiler(pipeline, experiment_name)
@@ -722,19 +760,29 @@ def compile_pipeline(pipeline: Pipeline, experiment_name: str) -> CompileResult:
     return CompileResult(spec if not c.errors else None, c.errors, c.warnings, c.snapshots)
 
 
-def _coerce(name: str, ptype: str, value: Any, datastores: Iterable[str]) -> Any:
+def _coerce(name: str, ptype: str, value: Any, spec: PipelineSpec) -> Any:
     if ptype == "datapath":
         if isinstance(value, DataPath):
-            return value._to_json()
-        if (
+            value = value._to_json()
+        if not (
             isinstance(value, dict)
             and set(value) <= {"datastore", "path"}
-            and isinstance(value.get("path"), str)
+            and isinstance(value.get("path", ""), str)
         ):
-            return {"datastore": value.get("datastore"), "path": value["path"]}
-        raise ValidationError(
-            f"expected a DataPath, got {type(value).__name__}", field=f"pipeline_parameters.{name}"
-        )
+            raise ValidationError(
+                f"expected a DataPath, got {type(value).__name__}",
+                field=f"pipeline_parameters.{name}",
+            )
+        store = value.get("datastore") or spec.default_datastore
+        if store not in spec.datastores:
+            raise ValidationError(
+                f"DataPath on datastore {store!r}, which this pipeline does not use; use one "
+                f"of {sorted(spec.datastores)} (or give the PipelineParameter a default on "
+                f"{store!r})",
+                field=f"pipeline_parameters.{name}",
+            )
+        path = safe_relative_path(value.get("path", ""), field=f"pipeline_parameters.{name}")
+        return {"datastore": store, "path": path}
     ok = {
         "boolean": isinstance(value, bool),
         "integer": isinstance(value, int) and not isinstance(value, bool),
@@ -801,7 +849,7 @@ def resolve_parameter_values(
             value = values[name]
             if coerce_strings and isinstance(value, str) and p.type != "string":
                 value = _from_string(name, p.type, value)
-            resolved[name] = _coerce(name, p.type, value, spec.datastores)
+            resolved[name] = _coerce(name, p.type, value, spec)
         else:
             resolved[name] = p.default
     return resolved

@@ -88,13 +88,14 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
     from airflow_aml.backends.registry import Registry
 
     location = str(registry) if registry else registry_location()
+    embedded = os.environ.get("AIRFLOW_AML_EMBEDDED") == "1"
     dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(location)}
     for name, text in Registry(location).spec_texts():
         try:
             if text is None:
                 raise OSError(f"spec {name}.json cannot be read from {location}")
             spec = PipelineSpec.loads(text)
-            dag = render_dag(spec)
+            dag = render_dag(spec, embedded=embedded)
         except Exception as exc:  # one bad spec must not hide the others
             log.error("airflow-aml: cannot load pipeline spec %s: %s", name, exc)
             broken = _broken_dag(name, f"{type(exc).__name__}: {exc}")

@@ -1,11 +1,12 @@
 """Render a :class:`PipelineSpec` as an Airflow DAG: the only place a DAG is built.
 
-Two tasks per step: a reuse-check sensor (``<task id>__reuse_check``) then
-the step itself (task id from the step name, display name = step name, step
-summary as task docs). Edges from data dependencies and ``run_after`` run
-from each upstream step to the downstream step's reuse check, whose trigger
-rule ``none_failed`` lets it run when an upstream step was skipped because it
-was reused. One typed ``Param`` per ``PipelineParameter``.
+One task per step (task id from the step name, display name = step name,
+step summary as task docs), run by the operator of its step kind; the
+operator makes the reuse check before any compute starts. Edges from data
+dependencies and ``run_after`` join the step tasks; the trigger rule is
+Airflow's default ``all_success`` (a reused step succeeds with the reused
+outputs; a failure makes its downstream steps ``upstream_failed``, v1's
+NotStarted). One typed ``Param`` per ``PipelineParameter``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from airflow_aml.compiler.spec import PipelineSpec, StepSpec
 
-__all__ = ["render_dag", "operator_class_for", "pipeline_context", "PARAM_TYPES"]
+__all__ = ["render_dag", "operator_class_for", "pipeline_context", "PARAM_TYPES", "EMBEDDED_DOC"]
 
 PARAM_TYPES = {
     "string": "string",
@@ -34,29 +35,6 @@ def operator_class_for(kind: str) -> type:
     raise ValueError(f"no operator for step kind {kind!r}")
 
 
-def output_asset(dag_id: str, step: StepSpec, output: str) -> Any:
-    """The Airflow asset of one output port of a step (the same for every run).
-
-    Each run that produces the output (or reuses it) emits an asset event whose
-    ``extra`` is the output's artifact reference, so DAGs scheduled on the
-    asset see every new version, computed or reused.
-    """
-    from airflow.sdk import Asset
-
-    return Asset(
-        name=f"aml.{dag_id}.{step.task_id}.{output}",
-        uri=f"x-aml://{dag_id}/{step.task_id}/{output}",
-        group="airflow-aml",
-    )
-
-
-def reuse_alias(dag_id: str, step: StepSpec) -> Any:
-    """The asset alias through which a reuse check emits events for reused outputs."""
-    from airflow.sdk import AssetAlias
-
-    return AssetAlias(name=f"aml.{dag_id}.{step.task_id}.reused", group="airflow-aml")
-
-
 def spec_marker(spec: PipelineSpec) -> str:
     """An invisible line in the DAG docs naming the spec it was rendered from.
 
@@ -64,10 +42,6 @@ def spec_marker(spec: PipelineSpec) -> str:
     watching for this marker in the DAG details.
     """
     return f"<!-- airflow-aml spec {spec.digest()} -->"
-
-
-def _check_display(step: StepSpec) -> str:
-    return f"{step.name} · reuse check"
 
 
 def pipeline_context(spec: PipelineSpec) -> dict[str, Any]:
@@ -99,65 +73,62 @@ def _step_doc(step: StepSpec) -> str:
     return "\n".join(lines)
 
 
-def render_dag(spec: PipelineSpec, **dag_kwargs: Any) -> Any:
-    """Build the DAG for ``spec``; extra keyword arguments go to ``DAG``."""
+EMBEDDED_DOC = (
+    "**Embedded workspace:** no scheduler runs on this Airflow home. Runs submitted from "
+    "Python (`Experiment.submit`, `PublishedPipeline.submit`) and through the AML REST routes "
+    "(`/aml/...`) run at once; a run started with Airflow's Trigger button or "
+    "`POST /api/v2/dags/{dag_id}/dagRuns` only waits in the queue here (it runs on a "
+    "deployment with a scheduler)."
+)
+
+
+def render_dag(spec: PipelineSpec, *, embedded: bool = False, **dag_kwargs: Any) -> Any:
+    """Build the DAG for ``spec``; extra keyword arguments go to ``DAG``.
+
+    ``embedded`` adds to the DAG docs what runs on an embedded home (no scheduler).
+    """
     from airflow.sdk import DAG, Param
+
+    from airflow_aml.operators.base import output_asset
 
     params = {}
     for p in spec.parameters:
         params[p.name] = Param(
             p.default, type=PARAM_TYPES[p.type], description=f"PipelineParameter {p.name}"
         )
+    doc = f"{spec.description or ''}\n\n" + (f"{EMBEDDED_DOC}\n\n" if embedded else "")
     options: dict[str, Any] = {
         "dag_id": spec.dag_id,
         "schedule": None,
         "catchup": False,
         "params": params,
         "description": (spec.description or f"AML pipeline {spec.experiment_name}")[:1000],
-        "doc_md": f"{spec.description or ''}\n\n{spec_marker(spec)}",
+        "doc_md": f"{doc}{spec_marker(spec)}",
         "tags": ["airflow-aml"],
         "is_paused_upon_creation": True,
-        "default_args": {"retries": 0, "trigger_rule": "none_failed"},
+        "default_args": {"retries": 0},
     }
     options.update(dag_kwargs)
-    from airflow_aml.operators.common import check_task_id
-    from airflow_aml.sensors.reuse_check import ReuseCheckSensor
-
     ctx = pipeline_context(spec)
     tasks: dict[str, Any] = {}
-    checks: dict[str, Any] = {}
     with DAG(**options) as dag:
         for step in spec.steps:
             extra: dict[str, Any] = {}
             if step.compute.get("pool"):
                 extra["pool"] = step.compute["pool"]
-            step_json = _step_json(step)
-            checks[step.name] = ReuseCheckSensor(
-                task_id=check_task_id(step.task_id),
-                task_display_name=_check_display(step),
-                doc_md=f"Reuse check of step `{step.name}`: skips it when an identical "
-                "execution's outputs can be reused, and says why not otherwise.",
-                step=step_json,
-                pipeline=ctx,
-                step_task_id=step.task_id,
-                trigger_rule="none_failed",
-                outlets=[reuse_alias(spec.dag_id, step)] if step.outputs else [],
-            )
             op_cls = operator_class_for(step.kind)
             tasks[step.name] = op_cls(
                 task_id=step.task_id,
                 task_display_name=step.name,
                 doc_md=_step_doc(step),
-                step=step_json,
+                step=_step_json(step),
                 pipeline=ctx,
-                trigger_rule="all_success",
-                outlets=[output_asset(spec.dag_id, step, o.name) for o in step.outputs],
+                outlets=[output_asset(spec.dag_id, step.task_id, o.name) for o in step.outputs],
                 **extra,
             )
-            checks[step.name] >> tasks[step.name]
         for step in spec.steps:
             for up in step.upstream:
-                tasks[up] >> checks[step.name]
+                tasks[up] >> tasks[step.name]
     return dag
 
 

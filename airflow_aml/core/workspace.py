@@ -67,6 +67,8 @@ class Workspace:
         self.home = Path(home).expanduser().resolve() if home else _default_home().resolve()
         self._backend_obj: Any = None
         self._api_url: str | None = kwargs.get("api_url")
+        # Step processes load airflow_aml for `import azureml...` unless this is False.
+        self.azureml_shim = bool(kwargs.get("azureml_shim", True))
         registry = kwargs.get("registry")
         self._registry: str | None = None
         if registry:
@@ -97,7 +99,9 @@ class Workspace:
         (v1); ``home`` (workspace home folder, relative to the file); for a
         deployed workspace ``airflow.api_url``, ``registry`` (a folder or
         ``wasb://<conn_id>@<container>/<prefix>``) and ``datastore`` (a
-        ``wasb://`` location that becomes ``workspaceblobstore``, the default).
+        ``wasb://`` location that becomes ``workspaceblobstore``, the default);
+        ``azureml_shim`` (default true: inside step processes ``import azureml.X``
+        loads ``airflow_aml.X``; false runs step scripts without the shim).
         """
         found = Workspace._find_config(path, _file_name)
         if found is None:
@@ -122,6 +126,10 @@ class Workspace:
                     f"workspace config {found} holds a {secret}: keep secrets out of config "
                     "files; set AIRFLOW_AML_API_TOKEN or AIRFLOW_AML_API_PASSWORD instead"
                 )
+        if not isinstance(cfg.get("azureml_shim", True), bool):
+            raise WorkspaceException(
+                f"workspace config {found}: 'azureml_shim' must be true or false"
+            )
         return Workspace(
             subscription_id=cfg.get("subscription_id"),
             resource_group=cfg.get("resource_group"),
@@ -131,6 +139,7 @@ class Workspace:
             api_url=airflow.get("api_url"),
             registry=cfg.get("registry"),
             datastore=cfg.get("datastore"),
+            azureml_shim=cfg.get("azureml_shim", True),
         )
 
     @staticmethod
@@ -230,8 +239,8 @@ class Workspace:
         from airflow_aml.backends.registry import Registry
         from airflow_aml.core.experiment import Experiment
 
-        names = Registry(self.registry_location).spec_names()
-        return {n: Experiment(self, n) for n in names}
+        names = Registry(self.registry_location).experiment_names()
+        return {n: Experiment(self, n, _skip_name_validation=True) for n in names}
 
     def get_default_datastore(self) -> Datastore:
         """Return the default datastore (``workspaceblobstore`` unless changed)."""
@@ -350,6 +359,7 @@ class Workspace:
             "subscription_id": self.subscription_id,
             "resource_group": self.resource_group,
             "home": str(self.home),
+            "azureml_shim": self.azureml_shim,
         }
 
     @classmethod

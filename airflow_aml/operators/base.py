@@ -1,16 +1,20 @@
-"""The base of every step operator: inputs in, outputs committed, record kept.
+"""The base of every step operator: reuse check, inputs in, outputs committed, record kept.
 
-``execute`` does what every step kind shares (DESIGN §3.4):
+One Airflow task per step. ``execute`` does what every step kind shares
+(DESIGN §3.4, §5):
 
 1. with ``continue_on_step_failure`` off, do not start when another step of
    the run has failed (SDK v1 stops the pipeline at the first failure);
-2. materialise inputs from XCom references / datastore paths / parameters;
-3. stage outputs under a temporary prefix on their datastore;
-4. run the step (``run_step``, one implementation per step kind), keeping the
-   reuse claim taken by the step's reuse-check sensor alive;
-5. on success commit outputs atomically, push their references to XCom and
-   record them in the reuse index under the sensor's fingerprint; always
-   discard staging, release the claim and publish the run record.
+2. the reuse check (:mod:`airflow_aml.operators.reuse_check`), before any
+   compute starts: on a hit the step ends at once with the earlier
+   execution's outputs (task note "Reused: ..."); while another run computes
+   the same fingerprint the task defers (no worker slot held) and looks again;
+3. on a miss: materialise inputs, stage outputs under a temporary prefix, run
+   the step (``run_step``, one implementation per step kind) while keeping
+   the reuse claim alive;
+4. on success commit outputs atomically, push their references to XCom and
+   record them in the reuse index; always discard staging, release the claim
+   and publish the run record (with the reason of any failure).
 """
 
 from __future__ import annotations
@@ -24,21 +28,23 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
 from airflow_aml.artifacts.reuse_index import ReuseIndex
-from airflow_aml.artifacts.store import ArtifactStore
+from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.compiler.spec import InputSpec, StepSpec
 from airflow_aml.operators.common import (
     REUSE_XCOM_KEY,
-    check_task_id,
     ensure_run_not_failed,
+    owner_finished,
     pull_output,
     resolve_params,
     reuse_index,
     run_options,
 )
+from airflow_aml.operators.reuse_check import ReuseCheck, ReuseDecision
 from airflow_aml.runtime.contract import step_run_id
-from airflow_aml.runtime.record import PROPERTIES, STATUS, RecordWriter
+from airflow_aml.runtime.record import PROPERTIES, REUSE, STATUS, RecordWriter
 
 __all__ = ["AmlStepOperator", "StepContext", "StepFailed"]
 
@@ -53,9 +59,20 @@ class StepFailed(Exception):
         )
 
 
-def ti_dag_id(context: Any) -> str:
-    """The DAG id of the running task."""
-    return str(context["ti"].dag_id)
+def output_asset(dag_id: str, task_id: str, output: str) -> Any:
+    """The Airflow asset of one output port of a step (the same for every run).
+
+    Each run that produces the output (or reuses it) emits an asset event whose
+    ``extra`` is the output's artifact reference, so DAGs scheduled on the
+    asset see every new version, computed or reused.
+    """
+    from airflow.sdk import Asset
+
+    return Asset(
+        name=f"aml.{dag_id}.{task_id}.{output}",
+        uri=f"x-aml://{dag_id}/{task_id}/{output}",
+        group="airflow-aml",
+    )
 
 
 class _Heartbeat:
@@ -129,25 +146,147 @@ class AmlStepOperator(BaseOperator):
 
     # ------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
+        return self._execute(context, None)
+
+    def resume_after_wait(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """Back from waiting on another run's claim: decide again."""
+        return self._execute(context, event)
+
+    def _execute(self, context: Any, event: dict[str, Any] | None) -> Any:
         spec = StepSpec.from_json(self.step)
         ti = context["ti"]
         run_id = context["dag_run"].run_id
+        options = run_options(context)
+        ensure_run_not_failed(ti, run_id, options, self.pipeline)
         store = ArtifactStore(self.pipeline["datastores"])
-        ensure_run_not_failed(ti, run_id, run_options(context), self.pipeline)
-        decision = ti.xcom_pull(task_ids=check_task_id(spec.task_id), key=REUSE_XCOM_KEY) or {}
-        index = reuse_index(store, self.pipeline)
-        owner = {"dag_id": ti.dag_id, "run_id": run_id, "task_id": spec.task_id}
-        fp = decision.get("fingerprint")
+        try:
+            index = reuse_index(store, self.pipeline)
+            owner = {
+                "dag_id": ti.dag_id,
+                "run_id": run_id,
+                "task_id": spec.task_id,
+                "step": spec.name,
+            }
+            upstream = self._upstream(spec, ti)
+            params = resolve_params(context, store, self.pipeline)
+            check = ReuseCheck(spec, index, store, owner)
+            components = (event or {}).get("components") or check.components(params, upstream)
+            decision = check.decide(
+                components, options=options, owner_finished=lambda claim: owner_finished(ti, claim)
+            )
+        except (AirflowSkipException, TaskDeferred):
+            raise
+        except Exception as exc:  # outside the user's script: the user sees the reason
+            self._record_failure(
+                store,
+                spec,
+                ti,
+                f"the reuse check of step {spec.name!r} failed before the step could start: "
+                f"{type(exc).__name__}: {exc}",
+            )
+            raise
+        if decision.waiting_for is not None:
+            self._defer_for(spec, decision)
+        if decision.hit is not None:
+            return self._reuse(context, spec, store, decision)
+        why = "; ".join(decision.reasons)
+        self.log.info("Step %r will run (reuse miss): %s", spec.name, why)
+        # Published for the task note (Airflow UI) and StepRun.get_reuse_reasons().
+        ti.xcom_push(key=REUSE_XCOM_KEY, value={**decision.to_json(), "note": f"Ran: {why}"[:1000]})
+        return self._run(context, spec, store, index, decision, upstream, owner)
 
+    def _record_failure(self, store: ArtifactStore, spec: StepSpec, ti: Any, error: str) -> None:
+        """Publish a run record saying why the step failed outside its own work."""
         workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
-        record = workdir / "record"
-        heartbeat = _Heartbeat(index, fp) if fp and decision.get("claimed") else None
+        try:
+            writer = RecordWriter(workdir / "record")
+            writer.write_json(PROPERTIES, self._properties(spec, ti))
+            writer.write_json(STATUS, {"status": "Failed", "error": error, "stderr_tail": ""})
+            self._publish_record(store, writer.folder, str(ti.run_id), spec)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _defer_for(self, spec: StepSpec, decision: ReuseDecision) -> None:
+        from airflow_aml.triggers.reuse_claim import ReuseClaimTrigger
+
+        held = decision.waiting_for or {}
+        self.log.info(
+            "Step %r: run %s is computing the same fingerprint %s right now; "
+            "waiting to reuse its outputs",
+            spec.name,
+            held.get("run_id"),
+            decision.fingerprint,
+        )
+        artifacts = self.pipeline["artifact_datastore"]
+        self.defer(
+            trigger=ReuseClaimTrigger(
+                decision.fingerprint, artifacts, self.pipeline["datastores"][artifacts]
+            ),
+            method_name="resume_after_wait",
+            kwargs={"event": {"components": decision.components}},
+        )
+
+    # ------------------------------------------------------------- reuse
+    def _reuse(
+        self, context: Any, spec: StepSpec, store: ArtifactStore, decision: ReuseDecision
+    ) -> None:
+        ti = context["ti"]
+        run_id = context["dag_run"].run_id
+        source = decision.reused_from or {}
+        outputs = dict((decision.hit or {}).get("outputs", {}))
+        for name, data in outputs.items():
+            ti.xcom_push(key=name, value=data)
+        self._annotate_asset_events(
+            context, spec, {k: {**v, "reused_from": source} for k, v in outputs.items()}
+        )
+        note = (
+            f"Reused: outputs come from step {source.get('step')!r} of run "
+            f"{source.get('run_id')} (experiment {source.get('dag_id')}); "
+            f"fingerprint {decision.fingerprint}"
+        )
+        self.log.info("Step %r: %s", spec.name, note)
+        published = {**decision.to_json(), "note": note}
+        ti.xcom_push(key=REUSE_XCOM_KEY, value=published)
+        workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
+        try:
+            writer = RecordWriter(workdir / "record")
+            writer.write_json(PROPERTIES, self._properties(spec, ti))
+            writer.write_json(REUSE, published)
+            writer.write_json(
+                STATUS, {"status": "Finished", "reused_from": source, "outputs": outputs}
+            )
+            self._publish_record(store, writer.folder, run_id, spec)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    # --------------------------------------------------------------- run
+    def _run(
+        self,
+        context: Any,
+        spec: StepSpec,
+        store: ArtifactStore,
+        index: ReuseIndex,
+        decision: ReuseDecision,
+        upstream: dict[str, ArtifactReference],
+        owner: dict[str, Any],
+    ) -> None:
+        ti = context["ti"]
+        run_id = context["dag_run"].run_id
+        fp = decision.fingerprint
+        workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
+        writer = RecordWriter(workdir / "record")
+        heartbeat = _Heartbeat(index, fp) if decision.claimed else None
+        self._claim = (index, fp, owner) if decision.claimed else None
         staging: dict[str, Path] = {}
         try:
+            writer.write_json(PROPERTIES, self._properties(spec, ti))
+            writer.write_json(REUSE, decision.to_json())
             params = resolve_params(context, store, self.pipeline, fetch_into=workdir)
-            paths = self._resolve_inputs(spec, ti, store, workdir, params)
+            paths = self._resolve_inputs(spec, upstream, store, workdir, params)
             for ds in {o.datastore for o in spec.outputs}:
-                staging[ds] = store.staging(ds, run_id, spec.task_id, ti.try_number)
+                staging[ds] = store.staging(
+                    ds, run_id, spec.task_id, ti.try_number, local_root=workdir
+                )
             for o in spec.outputs:
                 out_dir = staging[o.datastore] / o.name
                 out_dir.mkdir()
@@ -158,7 +297,7 @@ class AmlStepOperator(BaseOperator):
                 pipeline_run_id=run_id,
                 params=params,
                 paths=paths,
-                record=record,
+                record=writer.folder,
                 workdir=workdir,
                 pipeline=self.pipeline,
                 experiment_name=str(
@@ -166,15 +305,7 @@ class AmlStepOperator(BaseOperator):
                     or self.pipeline.get("experiment_name", "")
                 ),
             )
-            writer = RecordWriter(record)
-            writer.write_json(PROPERTIES, self._properties(spec, ti))
-            try:
-                self.run_step(ctx)
-            except StepFailed as exc:
-                writer.write_json(
-                    STATUS, {"status": "Failed", "error": str(exc), "stderr_tail": exc.stderr_tail}
-                )
-                raise
+            self.run_step(ctx)
             refs = {
                 o.name: store.commit_output(
                     Path(paths[o.name]),
@@ -186,55 +317,105 @@ class AmlStepOperator(BaseOperator):
                 )
                 for o in spec.outputs
             }
-            writer.write_json(
-                STATUS, {"status": "Finished", "outputs": {k: r.to_json() for k, r in refs.items()}}
-            )
+            outputs = {k: r.to_json() for k, r in refs.items()}
+            writer.write_json(STATUS, {"status": "Finished", "outputs": outputs})
             for name, ref in refs.items():
                 ti.xcom_push(key=name, value=ref.to_json())
-            self._annotate_asset_events(context, spec, refs)
-            if fp:
-                index.record(
-                    {
-                        "fingerprint": fp,
-                        "components": decision.get("components", {}),
-                        "outputs": {k: r.to_json() for k, r in refs.items()},
-                        "created": time.time(),
-                        "step": spec.name,
-                        **owner,
-                    }
-                )
+            self._annotate_asset_events(context, spec, outputs)
+            index.record(
+                {
+                    "fingerprint": fp,
+                    "components": decision.components,
+                    "outputs": outputs,
+                    "created": time.time(),
+                    "step": spec.name,
+                    "dag_id": owner["dag_id"],
+                    "run_id": run_id,
+                    "task_id": spec.task_id,
+                }
+            )
             return None
+        except StepFailed as exc:
+            writer.write_json(
+                STATUS, {"status": "Failed", "error": str(exc), "stderr_tail": exc.stderr_tail}
+            )
+            raise
+        except AirflowSkipException:
+            raise
+        except Exception as exc:  # outside the user's script: the user sees the reason
+            writer.write_json(
+                STATUS,
+                {
+                    "status": "Failed",
+                    "error": f"step {spec.name!r} could not run: {type(exc).__name__}: {exc}",
+                    "stderr_tail": "",
+                },
+            )
+            raise
         finally:
             if heartbeat is not None:
                 heartbeat.stop()
-            if fp:
-                try:
-                    index.release(fp, owner)
-                except Exception as exc:  # never hide the step's own outcome
-                    # The claim ends anyway: others see this task finished (or it goes stale).
-                    self.log.warning("could not release the reuse claim %s: %s", fp, exc)
+            self._release_claim()
             for path in staging.values():
                 store.discard(path)
-            self._publish_record(store, record, run_id, spec)
+            self._publish_record(store, writer.folder, run_id, spec)
             shutil.rmtree(workdir, ignore_errors=True)
 
-    # ----------------------------------------------------------- helpers
-    def _annotate_asset_events(self, context: Any, spec: StepSpec, refs: dict[str, Any]) -> None:
-        """Put each output's reference in the ``extra`` of its asset event."""
-        from airflow_aml.compiler.render import output_asset
+    def _release_claim(self) -> None:
+        claim, self._claim = getattr(self, "_claim", None), None
+        if claim is None:
+            return
+        index, fp, owner = claim
+        try:
+            index.release(fp, owner)
+        except Exception as exc:  # never hide the step's own outcome
+            # The claim ends anyway: others see this task finished (or it goes stale).
+            self.log.warning("could not release the reuse claim %s: %s", fp, exc)
 
+    def on_kill(self) -> None:
+        """Airflow is killing the task: release the reuse claim (subclasses stop their work)."""
+        self._release_claim()
+
+    # ----------------------------------------------------------- helpers
+    def _upstream(self, spec: StepSpec, ti: Any) -> dict[str, ArtifactReference]:
+        """References of the upstream outputs this step consumes, by input name."""
+        refs: dict[str, ArtifactReference] = {}
+        for inp in spec.inputs:
+            if inp.kind != "pipeline_data":
+                continue
+            assert inp.producer is not None and inp.output is not None
+            ref = pull_output(ti, self.pipeline, inp.producer, inp.output)
+            if ref is None:
+                raise AirflowSkipException(
+                    f"not started: step {inp.producer!r} produced no output {inp.output!r}"
+                )
+            refs[inp.name] = ref
+        return refs
+
+    def _annotate_asset_events(
+        self, context: Any, spec: StepSpec, outputs: dict[str, dict[str, Any]]
+    ) -> None:
+        """Put each output's reference in the ``extra`` of its asset event."""
         events = context.get("outlet_events")
         if events is None:
             return
-        for name, ref in refs.items():
-            events[output_asset(ti_dag_id(context), spec, name)].extra = ref.to_json()
+        dag_id = str(context["ti"].dag_id)
+        for name, extra in outputs.items():
+            events[output_asset(dag_id, spec.task_id, name)].extra = extra
 
     def _resolve_inputs(
-        self, spec: StepSpec, ti: Any, store: ArtifactStore, workdir: Path, params: dict[str, Any]
+        self,
+        spec: StepSpec,
+        upstream: dict[str, ArtifactReference],
+        store: ArtifactStore,
+        workdir: Path,
+        params: dict[str, Any],
     ) -> dict[str, str]:
         paths: dict[str, str] = {}
         for inp in spec.inputs:
-            source = self._input_source(inp, ti, store, params, workdir / "fetched" / inp.name)
+            source = self._input_source(
+                inp, upstream, store, params, workdir / "fetched" / inp.name
+            )
             if inp.mode == "download":
                 target = (
                     Path(inp.path_on_compute)
@@ -258,17 +439,16 @@ class AmlStepOperator(BaseOperator):
         return paths
 
     def _input_source(
-        self, inp: InputSpec, ti: Any, store: ArtifactStore, params: dict[str, Any], fetch: Path
+        self,
+        inp: InputSpec,
+        upstream: dict[str, ArtifactReference],
+        store: ArtifactStore,
+        params: dict[str, Any],
+        fetch: Path,
     ) -> Path:
         """Where an input is on this machine (remote data is downloaded into ``fetch``)."""
         if inp.kind == "pipeline_data":
-            assert inp.producer is not None and inp.output is not None
-            ref = pull_output(ti, self.pipeline, inp.producer, inp.output)
-            if ref is None:
-                raise StepFailed(
-                    f"input {inp.name!r}: step {inp.producer!r} published no output {inp.output!r}"
-                )
-            return store.resolve(ref)
+            return store.resolve(upstream[inp.name])
         if inp.kind == "datapath_param":
             assert inp.param is not None
             path = Path(params[inp.param])
@@ -288,8 +468,10 @@ class AmlStepOperator(BaseOperator):
     def _properties(self, spec: StepSpec, ti: Any) -> dict[str, Any]:
         return {
             "StepType": spec.kind,
+            "azureml.runsource": "azureml.StepRun",
             "azureml.nodeid": spec.task_id,
             "azureml.pipeline_step_name": spec.name,
+            "azureml.pipelinerunid": str(ti.run_id),
             "airflow.try_number": ti.try_number,
             "airflow.map_index": ti.map_index,
             "compute": spec.compute,

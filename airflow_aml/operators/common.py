@@ -1,5 +1,5 @@
-"""What step operators and reuse-check sensors share: run options, parameters,
-upstream output references, the run-failed check, the reuse index."""
+"""What step operators share: run options, parameters, upstream output references,
+the run-failed check, the reuse index and its claim owners' state."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from airflow_aml.artifacts.xcom import as_reference
 from airflow_aml.compiler.spec import RESERVED_CONF_KEY
 from airflow_aml.exceptions import DatastoreException
 from airflow_aml.runtime import cancel
-from airflow_aml.runtime.contract import REUSE_XCOM_KEY, check_task_id
+from airflow_aml.runtime.contract import REUSE_XCOM_KEY
 
 __all__ = [
     "REUSE_XCOM_KEY",
@@ -23,8 +23,10 @@ __all__ = [
     "resolve_params",
     "pull_output",
     "reuse_index",
-    "check_task_id",
+    "owner_finished",
 ]
+
+_FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 
 
 def run_options(context: Any) -> dict[str, Any]:
@@ -86,16 +88,24 @@ def resolve_params(
 def pull_output(
     ti: Any, pipeline: dict[str, Any], producer: str, output: str
 ) -> ArtifactReference | None:
-    """The reference of ``producer``'s ``output`` in this run: pushed by the step, or by
-    its reuse-check sensor when the step was reused."""
+    """The reference of ``producer``'s ``output`` in this run (computed or reused)."""
     task_id = pipeline["task_ids"][producer]
-    ref = as_reference(ti.xcom_pull(task_ids=task_id, key=output))
-    if ref is None:
-        ref = as_reference(ti.xcom_pull(task_ids=check_task_id(task_id), key=output))
-    return ref
+    return as_reference(ti.xcom_pull(task_ids=task_id, key=output))
 
 
 def reuse_index(store: ArtifactStore, pipeline: dict[str, Any]) -> ReuseIndex:
     """The reuse index on the pipeline's artifact datastore."""
     artifacts = store.objects(pipeline["artifact_datastore"])
     return ReuseIndex(artifacts.child(f"{ARTIFACT_ROOT}/.reuse"))
+
+
+def owner_finished(ti: Any, claim: dict[str, Any]) -> bool:
+    """Whether the task holding a reuse claim has ended (then its claim is abandoned)."""
+    try:
+        states = ti.get_task_states(
+            dag_id=claim["dag_id"], task_ids=[claim["task_id"]], run_ids=[claim["run_id"]]
+        )
+    except Exception:  # the owner's DAG/run may be gone entirely, or the claim is torn
+        return False
+    state = (states.get(claim["run_id"]) or {}).get(claim["task_id"])
+    return state in _FINISHED

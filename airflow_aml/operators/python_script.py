@@ -16,6 +16,7 @@ from airflow_aml.artifacts.snapshot import local_source
 from airflow_aml.operators.base import AmlStepOperator, StepContext, StepFailed
 from airflow_aml.runtime import cancel, contract
 from airflow_aml.runtime.contract import data_reference_env, parameter_env, render_arguments
+from airflow_aml.runtime.launcher import NO_SHIM_FLAG
 from airflow_aml.runtime.record import STDERR, STDOUT
 
 __all__ = ["PythonScriptStepOperator"]
@@ -43,16 +44,20 @@ class PythonScriptStepOperator(AmlStepOperator):
         script = source / spec.script_name
         if not script.is_file():
             raise StepFailed(f"script {spec.script_name!r} not found in {source}")
+        shim = [] if ctx.pipeline.get("workspace", {}).get("azureml_shim", True) else [NO_SHIM_FLAG]
         argv = [
             sys.executable,
             "-u",
+            "-m",
+            "airflow_aml.runtime.launcher",
+            *shim,
             str(script),
             *render_arguments(spec.arguments, params=ctx.params, paths=ctx.paths),
         ]
         env = self._environment(ctx)
         timeout = spec.runconfig.get("max_run_duration_seconds")
         ctx.record.mkdir(parents=True, exist_ok=True)
-        self.log.info("Running step %r: %s", spec.name, " ".join(argv[2:]))
+        self.log.info("Running step %r: %s", spec.name, " ".join(argv[4 + len(shim) :]))
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         with open(ctx.record / STDOUT, "wb") as out_f, open(ctx.record / STDERR, "wb") as err_f:
             self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
@@ -155,5 +160,6 @@ class PythonScriptStepOperator(AmlStepOperator):
             pass
 
     def on_kill(self) -> None:
-        """Stop the script (and its children) when Airflow kills the task."""
+        """Stop the script (and its children) when Airflow kills the task; release the claim."""
         self._kill()
+        super().on_kill()

@@ -30,7 +30,6 @@ __all__ = [
     "render_arguments",
     "step_run_id",
     "REUSE_XCOM_KEY",
-    "check_task_id",
 ]
 
 ENV_RUN_ID = "AZUREML_RUN_ID"
@@ -44,13 +43,8 @@ ENV_DATASETS = "AZUREML_DATASET_ENVIRONMENT_VARS"
 ENV_DATASET_OUTPUTS = "AZUREML_DATASET_FILE_OUTPUTS"
 
 
-# XCom key under which a step's reuse-check sensor publishes its decision.
+# XCom key under which a reused step publishes its reuse decision (for its task note).
 REUSE_XCOM_KEY = "aml_reuse"
-
-
-def check_task_id(task_id: str) -> str:
-    """Task id of the reuse-check sensor of step task ``task_id``."""
-    return f"{task_id}__reuse_check"
 
 
 def data_reference_env(name: str) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "STDOUT",
     "STDERR",
     "STATUS",
+    "REUSE",
 ]
 
 METRICS = "metrics.jsonl"
@@ -38,6 +39,7 @@ TAGS = "tags.jsonl"
 PARENT_TAGS = "parent_tags.jsonl"
 PROPERTIES = "properties.json"
 STATUS = "status.json"
+REUSE = "reuse.json"
 STDOUT = "stdout.txt"
 STDERR = "stderr.txt"
 FILES = "files"

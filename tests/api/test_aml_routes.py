@@ -125,11 +125,6 @@ def test_routes_require_airflow_auth(ui_server, published):
             "not found",
         ),
         (
-            lambda u, b: (u, {**b, "ParameterAssignments": {"cuont": "1"}}),
-            400,
-            "this pipeline's parameters are ['count', 'flag']",
-        ),
-        (
             lambda u, b: (u, {**b, "ParameterAssignments": {"count": "lots"}}),
             400,
             "'lots' cannot be converted to integer",
@@ -150,6 +145,33 @@ def test_bad_input_is_a_4xx_with_a_reason(ui_server, published, mutate, status, 
     resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
     assert resp.status_code == status, resp.text
     assert reason in resp.json()["error"]["message"]
+
+
+def test_undeclared_assignments_are_ignored_and_named(ws, ui_server, published):
+    """The AML service accepts assignments of parameters a pipeline does not declare."""
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    body = {
+        "ExperimentName": "rest_ignored",
+        "ParameterAssignments": {"cuont": "1", "count": "5"},
+        "DataPathAssignments": {"nopath": {"DataStoreName": "workspaceblobstore"}},
+    }
+    resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 200, resp.text
+    record = resp.json()
+    assert record["IgnoredParameterAssignments"] == ["cuont", "nopath"]
+    assert record["ParameterAssignments"] == {"count": 5, "flag": False}
+    run = PipelineRun.get(ws, record["Id"])
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert _seen(ws, run) == {"args": ["5", "False"]}
+    assert run._record["conf"]["azureml"]["ignored_parameters"] == ["cuont", "nopath"]
+    assert run.get_properties()["airflow_aml.ignoredParameterAssignments"] == "cuont,nopath"
+    assert run.get_properties()["azureml.pipelineid"] == published.id
+    note = httpx.get(
+        f"{ui_server.base}/api/v2/dags/{published.dag_id}/dagRuns/{record['Id']}",
+        headers=ui_server.headers(),
+        timeout=30,
+    ).json()["note"]
+    assert note.endswith("were ignored: cuont, nopath")
 
 
 def test_malformed_and_oversized_bodies(ui_server, published):

@@ -42,12 +42,12 @@ def _stage_output(store: ArtifactStore, output: str = "model", try_number: int =
 
 
 def test_run_prefix_layout():
-    assert run_prefix("r1", "t1") == "azureml/r1/t1"
+    assert run_prefix("r1", "t1") == "azureml/r1_t1"  # azureml/{step run id}, as SDK v1
 
 
 def test_staging_is_under_the_run_prefix_and_fresh(store, root):
     staging = store.staging("workspaceblobstore", RUN, TASK, 2)
-    assert staging == root / "azureml" / RUN / TASK / ".staging-2"
+    assert staging == root / "azureml" / f"{RUN}_{TASK}" / ".staging-2"
     assert staging.is_dir()
     (staging / "leftover").write_text("x", encoding="utf-8")
     again = store.staging("workspaceblobstore", RUN, TASK, 2)
@@ -65,10 +65,10 @@ def test_commit_output_makes_it_visible(store, root):
         step="Train model",
         output="model",
     )
-    final = root / "azureml" / RUN / TASK / "model"
+    final = root / "azureml" / f"{RUN}_{TASK}" / "model"
     assert ref == ArtifactReference(
         datastore="workspaceblobstore",
-        path=f"azureml/{RUN}/{TASK}/model",
+        path=f"azureml/{RUN}_{TASK}/model",
         run_id=RUN,
         step="Train model",
         output="model",
@@ -96,7 +96,7 @@ def test_commit_replaces_an_earlier_commit(store, root):
     ref = store.commit_output(
         second, datastore="workspaceblobstore", run_id=RUN, task_id=TASK, step="s", output="model"
     )
-    final = root / "azureml" / RUN / TASK / "model"
+    final = root / "azureml" / f"{RUN}_{TASK}" / "model"
     assert sorted(p.name for p in final.iterdir()) == ["only.txt"]
     assert (ref.files, ref.bytes) == (1, 2)
 
@@ -106,7 +106,7 @@ def test_content_digest_ignores_mtime_but_signature_does_not(store, root):
     ref = store.commit_output(
         staged, datastore="workspaceblobstore", run_id=RUN, task_id=TASK, step="s", output="m"
     )
-    final = root / "azureml" / RUN / TASK / "m"
+    final = root / "azureml" / f"{RUN}_{TASK}" / "m"
     os.utime(final / "weights.bin", ns=(1, 1))
     assert tree_digest(final) == ref.digest
     assert tree_signature(final)[0] != ref.signature
@@ -117,7 +117,7 @@ def test_check_intact_detects_deleted_and_altered_outputs(store, root):
     ref = store.commit_output(
         staged, datastore="workspaceblobstore", run_id=RUN, task_id=TASK, step="s", output="m"
     )
-    final = root / "azureml" / RUN / TASK / "m"
+    final = root / "azureml" / f"{RUN}_{TASK}" / "m"
     assert store.check_intact(ref) is None
     (final / "weights.bin").write_bytes(b"\x01" * 100)  # same size, new mtime
     assert store.check_intact(ref) == f"output s/m of run {RUN} was altered"
@@ -130,10 +130,10 @@ def test_discard_leaves_nothing_visible(store, root):
     staging = staged.parent
     store.discard(staging)
     assert not staging.exists()
-    task_dir = root / "azureml" / RUN / TASK
+    task_dir = root / "azureml" / f"{RUN}_{TASK}"
     visible = [p for p in task_dir.rglob("*")] if task_dir.exists() else []
     assert visible == []
-    ref = ArtifactReference("workspaceblobstore", f"azureml/{RUN}/{TASK}/model", RUN, "s", "model")
+    ref = ArtifactReference("workspaceblobstore", f"azureml/{RUN}_{TASK}/model", RUN, "s", "model")
     with pytest.raises(DatastoreException):
         store.resolve(ref)
 
@@ -188,7 +188,7 @@ def test_commit_record(store, root, tmp_path):
     record.mkdir()
     (record / "metrics.jsonl").write_text("{}\n", encoding="utf-8")
     rel = store.commit_record(record, datastore="workspaceblobstore", run_id=RUN, task_id=TASK)
-    assert rel == f"azureml/{RUN}/{TASK}/.run"
+    assert rel == f"azureml/{RUN}_{TASK}/.run"
     assert (root / rel / "metrics.jsonl").read_text(encoding="utf-8") == "{}\n"
     assert not record.exists()
 

@@ -40,10 +40,23 @@ def _names(container: ContainerClient) -> list[str]:
     return sorted(b.name for b in container.list_blobs())
 
 
+_WORK: dict[str, Path] = {}
+
+
+@pytest.fixture(autouse=True)
+def _work_folder(tmp_path: Path):
+    """The step's local work folder that remote staging lives in (the operator's workdir)."""
+    _WORK["root"] = tmp_path / "work"
+    yield
+    _WORK.clear()
+
+
 def _stage(
     store: ArtifactStore, files: dict[str, bytes], try_number: int = 1, output: str = "model"
 ) -> Path:
-    staging = store.staging(DS, RUN, TASK, try_number)
+    root = _WORK["root"] / f"try-{try_number}-{output}"
+    staging = store.staging(DS, RUN, TASK, try_number, local_root=root)
+    assert staging.is_relative_to(root)
     out = staging / output
     for rel, data in files.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +106,7 @@ def test_commit_output_uploads_and_writes_the_manifest(store: ArtifactStore, con
     manifest = json.loads(container.download_blob(f"{PREFIX}/.outputs/model.json").readall())
     assert ArtifactReference.from_json(manifest) == ref
     assert store.check_intact(ref) is None
+    assert not staged.exists()  # uploaded: the local staging copy is gone (no disk leak)
 
 
 def test_deleted_blob_is_detected(store: ArtifactStore, container):

@@ -169,16 +169,12 @@ STEP_TASKS = ["Evaluate_model", "Prepare_data", "Train_model"]
 
 def test_render_task_ids_and_display_names(dag):
     assert dag.dag_id == "spec-exp"
-    checks = [f"{t}__reuse_check" for t in STEP_TASKS]
-    assert sorted(dag.task_ids) == sorted(STEP_TASKS + checks)
+    assert sorted(dag.task_ids) == sorted(STEP_TASKS)  # one task per step
     names = {t.task_id: t.task_display_name for t in dag.tasks}
     assert names == {
         "Prepare_data": "Prepare data",
         "Evaluate_model": "Evaluate model",
         "Train_model": "Train model",
-        "Prepare_data__reuse_check": "Prepare data · reuse check",
-        "Evaluate_model__reuse_check": "Evaluate model · reuse check",
-        "Train_model__reuse_check": "Train model · reuse check",
     }
 
 
@@ -196,36 +192,27 @@ def test_task_ids_are_sanitised_and_unique(fresh_ws, src):
     }
     dag = render_dag(spec)
     shown = {t.task_id: t.task_display_name for t in dag.tasks}
-    assert {k: v for k, v in shown.items() if not k.endswith("__reuse_check")} == {
-        v: k for k, v in ids.items()
-    }
-    assert shown["Train_model_2__reuse_check"] == "Train_model · reuse check"
-
-
-def test_step_named_like_a_reuse_check_does_not_collide(fresh_ws, src):
-    names = ["a", "a__reuse_check"]
-    steps = [PythonScriptStep("train.py", name=n, source_directory=str(src)) for n in names]
-    spec = Pipeline(fresh_ws, steps)._compile("collide-exp").spec
-    assert spec is not None
-    dag = render_dag(spec)
-    assert len(dag.task_ids) == 4
-    assert {s.task_id for s in spec.steps} == {"a", "a__reuse_check_2"}
+    assert shown == {v: k for k, v in ids.items()}
 
 
 def test_render_edges_follow_data_run_after_and_sequence(dag):
     upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
     assert upstream == {
-        # each step runs after its own reuse check ...
-        "Prepare_data": {"Prepare_data__reuse_check"},
-        "Evaluate_model": {"Evaluate_model__reuse_check"},
-        "Train_model": {"Train_model__reuse_check"},
-        # ... and the checks run after the upstream steps
-        "Prepare_data__reuse_check": set(),
-        "Evaluate_model__reuse_check": {"Prepare_data"},  # StepSequence order
-        "Train_model__reuse_check": {"Prepare_data", "Evaluate_model"},  # data + run_after
+        "Prepare_data": set(),
+        "Evaluate_model": {"Prepare_data"},  # StepSequence order
+        "Train_model": {"Prepare_data", "Evaluate_model"},  # data + run_after
     }
-    assert dag.get_task("Train_model__reuse_check").trigger_rule == "none_failed"
-    assert dag.get_task("Train_model").trigger_rule == "all_success"
+    # A reused step succeeds (with the reused outputs), so the default rule is right:
+    # a failed upstream makes its downstream steps upstream_failed (v1's NotStarted).
+    assert {t.trigger_rule for t in dag.tasks} == {"all_success"}
+
+
+def test_embedded_dags_say_what_runs_on_an_embedded_home(spec):
+    from airflow_aml.compiler.render import EMBEDDED_DOC
+
+    assert EMBEDDED_DOC in render_dag(spec, embedded=True).doc_md
+    assert EMBEDDED_DOC not in render_dag(spec).doc_md
+    assert "Trigger button" in EMBEDDED_DOC and "queue" in EMBEDDED_DOC
 
 
 def test_render_params_are_typed_params_with_defaults(dag):

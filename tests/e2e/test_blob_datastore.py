@@ -44,10 +44,10 @@ def test_pipeline_on_a_blob_datastore_runs_reuses_and_reads_back(
     train = first.find_step_run("train")[0]
     out = train.get_output_data("model")
     assert out.datastore_name == "workspaceblobstore"
-    names = _blobs(azurite_blob, blob_container, f"azureml/{first.id}/train/")
-    assert f"azureml/{first.id}/train/model/model.txt" in names
-    assert f"azureml/{first.id}/train/.outputs/model.json" in names  # the commit manifest
-    assert any(n.startswith(f"azureml/{first.id}/train/.run/") for n in names)
+    names = _blobs(azurite_blob, blob_container, f"azureml/{first.id}_train/")
+    assert f"azureml/{first.id}_train/model/model.txt" in names
+    assert f"azureml/{first.id}_train/.outputs/model.json" in names  # the commit manifest
+    assert any(n.startswith(f"azureml/{first.id}_train/.run/") for n in names)
     assert not any(".staging" in n for n in names)
     assert train.get_status() == "Finished"
     assert train.properties["airflow.try_number"] == 1  # from the run record, read from blob
@@ -78,7 +78,7 @@ def test_deleted_blob_output_is_recomputed_not_reused(
     first, _ = project.run()
     client = BlobServiceClient.from_connection_string(azurite_blob.connection_string)
     client.get_container_client(blob_container).delete_blob(
-        f"azureml/{first.id}/train/model/model.txt"
+        f"azureml/{first.id}_train/model/model.txt"
     )
     second, executed = project.run()
     assert executed == ["train"]

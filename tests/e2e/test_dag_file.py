@@ -75,7 +75,7 @@ def test_dag_file_pipeline_runs_with_reuse(tmp_path):
     assert counter.read_text() == "xx"
     written = sorted(
         (tmp_path / "aml" / "datastores" / "workspaceblobstore" / "azureml").glob(
-            "*/write/out/n.txt"
+            "*_write/out/n.txt"
         )
     )
     assert sorted(p.read_text() for p in written) == ["5", "6"]

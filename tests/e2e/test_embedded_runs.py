@@ -110,7 +110,10 @@ def test_data_flows_through_pipeline_data(ws, make_source, uploaded, experiment_
     out = run.find_step_run("consume step")[0].get_output_data("result")
     local = Path(out.download(str(tmp_path / "dl"), overwrite=True))
     assert (local / "result.txt").read_text() == "ALPHA BETA GAMMA x5 {{ not_jinja }}"
-    assert out.path_on_datastore == f"azureml/{run.id}/consume_step/result"
+    # SDK v1's layout: azureml/{step run id}/{output name}; step run ids are unique.
+    consume = run.find_step_run("consume step")[0]
+    assert out.path_on_datastore == f"azureml/{consume.id}/result"
+    assert consume.id != steps["produce"].id and run.id in consume.id
 
     produced = steps["produce"].get_output_data("scaled")
     scaled = json.loads(

@@ -16,6 +16,7 @@ from airflow_aml.pipeline.core import (
     PipelineParameter,
     PublishedPipeline,
 )
+from airflow_aml.pipeline.core.pipeline_endpoint import PipelineVersion
 from airflow_aml.pipeline.steps import PythonScriptStep
 
 pytestmark = pytest.mark.e2e
@@ -93,10 +94,10 @@ def test_endpoint_versions_and_default(ws, make_source, experiment_name):
     with pytest.raises(UserErrorException, match="already exists"):
         PipelineEndpoint.publish(ws, name=name, description="d", pipeline=v1)
     endpoint.add(v1)
-    assert endpoint.list_versions() == [
-        {"version": "0", "pipeline_id": v0.id},
-        {"version": "1", "pipeline_id": v1.id},
-    ]
+    versions = endpoint.list_versions()
+    assert all(isinstance(v, PipelineVersion) for v in versions)  # v1 objects, not dicts
+    assert [(v.version, v.pipeline.id) for v in versions] == [("0", v0.id), ("1", v1.id)]
+    assert all(isinstance(v.pipeline, PublishedPipeline) for v in versions)
     assert endpoint.get_default_version() == "0"
     assert PipelineEndpoint.get(ws, name=name).get_pipeline().id == v0.id
     endpoint.set_default_version("1")

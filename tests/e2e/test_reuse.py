@@ -152,7 +152,7 @@ def test_unchanged_rerun_reuses_every_step_and_edits_rerun_only_what_changed(pro
     assert project.report(second) == report
     assert (
         second.find_step_run("compare")[0].get_output_data("report").path_on_datastore
-        == f"azureml/{first.id}/compare/report"
+        == f"azureml/{first.id}_compare/report"
     )
     assert steps["train"].get_stdout_log() == first.find_step_run("train")[0].get_stdout_log()
 
@@ -299,8 +299,8 @@ def test_asset_events_come_from_the_step_or_from_its_reuse(project):
     assert set(computed) == set(reused) == names
     task, extra = computed[f"aml.{exp}.train.model"]
     assert task == "train"
-    assert extra["path"] == f"azureml/{first.id}/train/model"
+    assert extra["path"] == f"azureml/{first.id}_train/model"
     task, extra = reused[f"aml.{exp}.train.model"]
-    assert task == "train__reuse_check"
-    assert extra["path"] == f"azureml/{first.id}/train/model"
+    assert task == "train"  # the reused step itself emits the event, with reused_from
+    assert extra["path"] == f"azureml/{first.id}_train/model"
     assert extra["reused_from"]["run_id"] == first.id

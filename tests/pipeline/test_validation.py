@@ -52,11 +52,15 @@ def test_pipeline_data_consumed_but_never_produced(ws, src):
 
 
 def test_pipeline_data_produced_by_two_steps(ws, src):
+    # SDK v1: the last step constructed with the data as an output (B) is its producer;
+    # A listing it too is the error ("already an output of step B").
     d = PipelineData("twice")
     a = PythonScriptStep("a.py", name="A", outputs=[d], source_directory=str(src))
     b = PythonScriptStep("b.py", name="B", outputs=[d], source_directory=str(src))
     errors = Pipeline(ws, [a, b]).validate()
-    _only(errors, step="B", field="outputs", contains="exactly one producer")
+    err = _only(errors, step="A", field="outputs", contains="exactly one producer")
+    assert "'B'" in str(err)
+    assert not [e for e in errors if e.step == "B"]
 
 
 def test_duplicate_step_names(ws, src):

@@ -44,7 +44,7 @@ class PipelineData:
         self._is_directory = is_directory
         self._pipeline_output_name = pipeline_output_name
         self._training_output = training_output
-        self._producers: list[PipelineStep] = []
+        self._producer: PipelineStep | None = None
 
     @property
     def output_name(self) -> str:
@@ -58,8 +58,16 @@ class PipelineData:
 
     @property
     def producer(self) -> PipelineStep | None:
-        """The step that writes this data (``None`` until a step lists it in ``outputs``)."""
-        return self._producers[0] if self._producers else None
+        """The step that writes this data (``None`` until a step lists it in ``outputs``).
+
+        As in SDK v1 (``PipelineData._set_producer``) the last step constructed with
+        this data as an output is its producer: re-running a notebook cell that
+        rebuilds the steps makes the new steps the producers.
+        """
+        return self._producer
+
+    def _set_producer(self, step: PipelineStep) -> None:
+        self._producer = step
 
     def as_input(self, input_name: str) -> InputPortBinding:
         """Bind this data as an input named ``input_name`` (mount mode)."""
@@ -108,7 +116,7 @@ class PipelineStep:
         self._run_after: list[PipelineStep] = []
         for out in self._outputs:
             if isinstance(out, PipelineData):
-                out._producers.append(self)
+                out._set_producer(self)
 
     @property
     def inputs(self) -> list[Any]:
@@ -135,8 +143,8 @@ class PipelineStep:
         ups: list[PipelineStep] = []
         for inp in self._inputs:
             data = inp.bind_object if isinstance(inp, InputPortBinding) else inp
-            if isinstance(data, PipelineData):
-                ups.extend(p for p in data._producers if p is not self)
+            if isinstance(data, PipelineData) and data.producer not in (None, self):
+                ups.append(data.producer)  # type: ignore[arg-type]
         ups.extend(self._run_after)
         return ups
 

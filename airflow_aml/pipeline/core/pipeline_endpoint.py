@@ -18,9 +18,34 @@ if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.run import PipelineRun
 
-__all__ = ["PipelineEndpoint"]
+__all__ = ["PipelineEndpoint", "PipelineVersion"]
 
 KIND = "endpoints"
+
+
+class PipelineVersion:
+    """One version of a pipeline endpoint: its version string and published pipeline (v1).
+
+    :param version: the version (``"0"``, ``"1"``, ...).
+    :param pipeline: the :class:`PublishedPipeline` of that version.
+    """
+
+    def __init__(self, version: str, pipeline: PublishedPipeline):
+        self._version = version
+        self._pipeline = pipeline
+
+    @property
+    def version(self) -> str:
+        """The version."""
+        return self._version
+
+    @property
+    def pipeline(self) -> PublishedPipeline:
+        """The published pipeline of this version."""
+        return self._pipeline
+
+    def __repr__(self) -> str:
+        return f"PipelineVersion(version: {self.version},\npipeline: {self.pipeline.id})"
 
 
 class PipelineEndpoint:
@@ -119,6 +144,8 @@ class PipelineEndpoint:
             if not active_only or r.get("status") == "Active"
         ]
         return [PipelineEndpoint(workspace, r) for r in records[:max_results]]
+
+    get_all = list  # v1's older name of list()
 
     # ------------------------------------------------------------- properties
     @property
@@ -219,9 +246,14 @@ class PipelineEndpoint:
         entry = self._version(str(version) if version is not None else self.default_version)
         return PublishedPipeline.get(self._workspace, entry["pipeline_id"])
 
-    def list_versions(self) -> builtins.list[dict[str, str]]:
-        """Versions: ``[{"version": "0", "pipeline_id": ...}, ...]``."""
-        return [dict(v) for v in self._record["versions"]]
+    def list_versions(
+        self, _workflow_provider: Any = None, _service_endpoint: Any = None
+    ) -> builtins.list[PipelineVersion]:
+        """The versions, oldest first, as :class:`PipelineVersion` (``.version``, ``.pipeline``)."""
+        return [
+            PipelineVersion(v["version"], PublishedPipeline.get(self._workspace, v["pipeline_id"]))
+            for v in self._record["versions"]
+        ]
 
     def list_pipelines(self, active_only: bool = True) -> builtins.list[PublishedPipeline]:
         """The published pipelines of all versions."""
@@ -230,6 +262,9 @@ class PipelineEndpoint:
             for v in self._record["versions"]
         ]
         return [p for p in pipelines if not active_only or p.status == "Active"]
+
+    get_all_versions = list_versions  # v1's older name of list_versions()
+    get_all_pipelines = list_pipelines  # v1's older name of list_pipelines()
 
     # --------------------------------------------------------------- running
     def submit(

@@ -6,6 +6,7 @@ the Airflow metadata DB, outputs/metrics/logs from the artifact store.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -13,19 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.backends.states import TERMINAL_STATUSES, pipeline_status, step_status
-from airflow_aml.compiler.spec import PipelineSpec, StepSpec
+from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec, StepSpec
 from airflow_aml.exceptions import (
     ActivityFailedException,
     StepRunFailed,
     UserErrorException,
 )
-from airflow_aml.runtime.contract import REUSE_XCOM_KEY, check_task_id, step_run_id
+from airflow_aml.runtime.contract import REUSE_XCOM_KEY, format_value, step_run_id
 from airflow_aml.runtime.record import (
     FILES,
     METRICS,
     PARENT_METRICS,
     PARENT_TAGS,
     PROPERTIES,
+    REUSE,
     STATUS,
     STDERR,
     STDOUT,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     from airflow_aml.core.experiment import Experiment
     from airflow_aml.core.workspace import Workspace
 
-__all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference"]
+__all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference", "run_properties"]
 
 _POLL_SECONDS = 0.5
 
@@ -50,6 +52,35 @@ def _poll_intervals() -> Any:
     while True:
         yield pause
         pause = min(_POLL_SECONDS, pause * 1.5)
+
+
+def run_properties(record: dict[str, Any]) -> dict[str, Any]:
+    """SDK v1 properties of a pipeline run, from its run record."""
+    conf = record.get("conf", {})
+    opts = conf.get(RESERVED_CONF_KEY, {})
+    spec = record.get("spec", {})
+    names = [p.get("name") for p in spec.get("parameters", ())]
+    values = {n: format_value(conf[n]) for n in names if n in conf}
+    props: dict[str, Any] = {
+        "azureml.runsource": "azureml.PipelineRun",
+        "runSource": str(opts.get("run_source") or "SDK"),
+        "runType": str(opts.get("run_type") or "SDK"),
+        "azureml.parameters": json.dumps(values, sort_keys=True),
+        "azureml.continue_on_step_failure": str(bool(opts.get("continue_on_step_failure"))),
+        "azureml.regenerate_outputs": str(bool(opts.get("regenerate_outputs"))),
+        "azureml.pipelineComponent": "pipelinerun",
+        "airflow.dag_id": record.get("dag_id"),
+        "airflow.run_id": record.get("run_id"),
+    }
+    if opts.get("published_pipeline_id"):
+        props["azureml.pipelineid"] = opts["published_pipeline_id"]
+    if opts.get("pipeline_endpoint_id"):
+        props["azureml.pipelineEndpointId"] = opts["pipeline_endpoint_id"]
+    if opts.get("parent_run_id"):
+        props["azureml.parentRunId"] = str(opts["parent_run_id"])
+    if opts.get("ignored_parameters"):
+        props["airflow_aml.ignoredParameterAssignments"] = ",".join(opts["ignored_parameters"])
+    return props
 
 
 class PortDataReference:
@@ -211,22 +242,20 @@ class PipelineRun:
 
     @property
     def properties(self) -> dict[str, Any]:
-        """Run properties (Airflow ids, submit options)."""
-        conf = self._record.get("conf", {})
-        opts = conf.get("azureml", {})
-        return {
-            "azureml.runsource": "azureml.PipelineRun",
-            "airflow.dag_id": self._dag_id,
-            "airflow.run_id": self._run_id,
-            "azureml.continue_on_step_failure": str(opts.get("continue_on_step_failure")),
-            "azureml.regenerate_outputs": str(opts.get("regenerate_outputs")),
-        }
+        """Run properties, with SDK v1's keys (``azureml.runsource``, ``runSource``,
+        ``runType``, ``azureml.parameters``, ``azureml.pipelineid`` for runs of a
+        published pipeline, ...) and the Airflow ids."""
+        return run_properties(self._record)
+
+    def get_properties(self) -> dict[str, Any]:
+        """The run's properties (see :attr:`properties`)."""
+        return self.properties
 
     def get_tags(self) -> dict[str, Any]:
         """Submit tags plus tags set by steps on their parent run."""
         tags: dict[str, Any] = dict(self._record.get("conf", {}).get("azureml", {}).get("tags", {}))
-        for step in self._spec.steps:
-            tags.update(read_tags(self._record_dir(step) / PARENT_TAGS))
+        for step_run in self.get_steps():  # a reused step brings what its execution set
+            tags.update(read_tags(step_run._record_dir / PARENT_TAGS))
         return tags
 
     @property
@@ -271,9 +300,8 @@ class PipelineRun:
         """Metrics logged to the pipeline run (``run.parent.log``); with ``recursive``,
         ``{run_id: metrics}`` for the pipeline run and every step run."""
         own: dict[str, Any] = {}
-        for step in self._spec.steps:
-            for k, v in read_metrics(self._record_dir(step) / PARENT_METRICS).items():
-                own[k] = v
+        for step_run in self.get_steps():  # a reused step brings what its execution logged
+            own.update(read_metrics(step_run._record_dir / PARENT_METRICS))
         if not recursive:
             return {k: v for k, v in own.items() if name is None or k == name}
         out = {self._run_id: {k: v for k, v in own.items() if name is None or k == name}}
@@ -325,9 +353,12 @@ class PipelineRun:
             if seen.get(step.name) == st:
                 continue
             seen[step.name] = st
-            reused = f" (reused outputs of run {step.reused_run_id})" if step.is_reused else ""
+            done = st in TERMINAL_STATUSES
+            reused = (
+                f" (reused outputs of run {step.reused_run_id})" if done and step.is_reused else ""
+            )
             print(f"StepRun( {step.name} ) Status: {st}{reused}")
-            if st in TERMINAL_STATUSES and not reused:
+            if done and not reused:
                 out = step.get_stdout_log()
                 if out.strip():
                     print(f"--- {step.name} stdout ---\n{out.rstrip()}")
@@ -386,6 +417,7 @@ class StepRun:
     def __init__(self, pipeline_run: PipelineRun, step: StepSpec):
         self._pipeline_run = pipeline_run
         self._step = step
+        self._reuse: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -408,12 +440,18 @@ class StepRun:
         return self._pipeline_run
 
     @property
+    def _own_record_dir(self) -> Path:
+        """This step run's own record (status, reuse decision, properties)."""
+        return self._pipeline_run._record_dir(self._step)
+
+    @property
     def _record_dir(self) -> Path:
-        """The run record of the execution behind this step run (the reused one if reused)."""
+        """The record of the execution behind this step run: for a reused step, the
+        earlier execution whose outputs it reused (its metrics, tags, files, logs)."""
         source = (self.reuse_details or {}).get("reused_from")
         if source:
             return self._pipeline_run._record_dir(self._step, source["run_id"], source["task_id"])
-        return self._pipeline_run._record_dir(self._step)
+        return self._own_record_dir
 
     def _ti(self) -> dict[str, Any] | None:
         pr = self._pipeline_run
@@ -424,10 +462,13 @@ class StepRun:
     def reuse_details(self) -> dict[str, Any] | None:
         """The reuse check's decision: ``hit``, ``reasons`` (why not reused),
         ``reused_from`` (run/step whose outputs were reused), ``fingerprint``."""
-        pr = self._pipeline_run
-        return pr._backend.xcom(
-            pr._dag_id, pr.id, check_task_id(self._step.task_id), REUSE_XCOM_KEY
-        )
+        if self._reuse is None:
+            found = read_json(self._own_record_dir / REUSE)
+            if not found:  # a reused step publishes it in XCom first
+                pr = self._pipeline_run
+                found = pr._backend.xcom(pr._dag_id, pr.id, self._step.task_id, REUSE_XCOM_KEY)
+            self._reuse = found or None
+        return self._reuse
 
     @property
     def is_reused(self) -> bool:
@@ -446,32 +487,21 @@ class StepRun:
         return [] if details.get("hit") else list(details.get("reasons", []))
 
     def _status_record(self) -> dict[str, Any]:
-        record = read_json(self._record_dir / STATUS)
-        if not record and self._check_failed():
+        record = read_json(self._own_record_dir / STATUS)
+        if not record and (self._ti() or {}).get("state") == "failed":
             pr = self._pipeline_run
-            log = pr._backend.task_log(pr._dag_id, pr.id, check_task_id(self._step.task_id), 1)
+            log = pr._backend.task_log(pr._dag_id, pr.id, self._step.task_id, 1)
             tail = "\n".join((log or "").splitlines()[-15:])
             return {
                 "status": "Failed",
-                "error": f"the reuse check of step {self.name!r} "
-                "failed before the step could start",
+                "error": f"step {self.name!r} failed before it could start",
                 "stderr_tail": tail,
             }
         return record
 
-    def _check_failed(self) -> bool:
-        pr = self._pipeline_run
-        tis = pr._backend.task_instances(pr._dag_id, pr.id)
-        return (tis.get(check_task_id(self._step.task_id)) or {}).get("state") == "failed"
-
     def get_status(self) -> str:
-        """The step's v1 status (a reused step is ``Finished``, as in SDK v1; a step whose
-        reuse check failed is ``Failed``)."""
+        """The step's v1 status (a reused step is ``Finished``, as in SDK v1)."""
         ti = self._ti()
-        if ti and ti["state"] == "skipped" and self.is_reused:
-            return "Finished"
-        if ti and ti["state"] == "upstream_failed" and self._check_failed():
-            return "Failed"
         status = step_status(ti["state"] if ti else None)
         if status not in TERMINAL_STATUSES and self._pipeline_run.get_status() in TERMINAL_STATUSES:
             return "NotStarted" if status == "NotStarted" else "Canceled"
@@ -499,7 +529,13 @@ class StepRun:
     @property
     def properties(self) -> dict[str, Any]:
         """Run properties (step type, git facts of the source folder, reuse facts)."""
-        props = read_json(self._record_dir / PROPERTIES) or dict(self._step.properties)
+        props = read_json(self._own_record_dir / PROPERTIES) or {
+            "azureml.runsource": "azureml.StepRun",
+            "StepType": self._step.kind,
+            "azureml.nodeid": self._step.task_id,
+            "azureml.pipelinerunid": self.pipeline_run_id,
+            **self._step.properties,
+        }
         details = self.reuse_details or {}
         if details.get("hit"):
             source = details["reused_from"]
@@ -514,6 +550,10 @@ class StepRun:
         elif details:
             props["azureml.isreused"] = "false"
         return props
+
+    def get_properties(self) -> dict[str, Any]:
+        """The step run's properties (see :attr:`properties`)."""
+        return self.properties
 
     def get_tags(self) -> dict[str, Any]:
         """Tags set by the script."""
@@ -577,9 +617,7 @@ class StepRun:
         """Where output ``name`` was committed."""
         self.get_output(name)
         pr = self._pipeline_run
-        value = pr._backend.xcom(pr._dag_id, pr.id, self._step.task_id, name) or pr._backend.xcom(
-            pr._dag_id, pr.id, check_task_id(self._step.task_id), name
-        )
+        value = pr._backend.xcom(pr._dag_id, pr.id, self._step.task_id, name)
         if not value:
             raise UserErrorException(
                 f"step {self.name!r} has not produced output {name!r} (status {self.get_status()})"

@@ -1,4 +1,4 @@
-# Ported from the SDK v1 getting-started pipeline: only `azureml.` became `airflow_aml.`.
+# SDK v1 step script, imports unchanged: in a step, `azureml.X` loads `airflow_aml.X`.
 """Compare step: read both trained models, name the better one, write a JSON report.
 
 ``--pipeline_param`` (the pipeline parameter ``pipeline_arg``) is the number
@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 
-from airflow_aml.core import Run
+from azureml.core import Run
 
 print("In compare.py")
 print("As a data scientist, this is where I use my compare code.")

@@ -1,4 +1,4 @@
-# Ported from the SDK v1 getting-started pipeline: only `azureml.` became `airflow_aml.`.
+# SDK v1 step script, imports unchanged: in a step, `azureml.X` loads `airflow_aml.X`.
 """Extract step: read the raw posts, tokenise them, split into train and test.
 
 Input (``--input``): a folder of ``*.jsonl`` files (or one such file) with
@@ -13,7 +13,7 @@ import os
 import re
 import zlib
 
-from airflow_aml.core import Run
+from azureml.core import Run
 
 _STOPWORDS = """
 a about actually also an and any anyone are article be because been but can could did do

@@ -1,4 +1,4 @@
-# Ported from the SDK v1 getting-started pipeline: only `azureml.` became `airflow_aml.`.
+# SDK v1 step script, imports unchanged: in a step, `azureml.X` loads `airflow_aml.X`.
 """Train step: fit one text classifier on extract's output and score it on the test split.
 
 ``--model nb``: multinomial naive Bayes with Laplace smoothing.
@@ -15,7 +15,7 @@ import math
 import os
 from collections import Counter
 
-from airflow_aml.core import Run
+from azureml.core import Run
 
 TOP_WORDS_KEPT = 50
 

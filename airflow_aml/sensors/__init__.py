@@ -1,1 +1,0 @@
-"""airflow-aml sensors."""
