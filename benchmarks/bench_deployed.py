@@ -17,8 +17,10 @@ Run: ``uv run python benchmarks/bench_deployed.py [--repeats N]``
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -90,9 +92,11 @@ def main() -> int:
         d.request("PATCH", "/api/v2/dags/plain_one_task", json={"is_paused": False})
 
         # The client's own home; registry and datastore are the deployment's blob container.
+        client_home = tempfile.mkdtemp(prefix="bench-client-")
+        atexit.register(shutil.rmtree, client_home, True)
         ws = Workspace(
             workspace_name="bench",
-            home=tempfile.mkdtemp(prefix="bench-client-"),
+            home=client_home,
             api_url=d.api_url,
             registry=d.registry,
             datastore=d.datastore,

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _home import fresh_home  # noqa: E402
+from _home import RESULTS, fresh_home, quiet  # noqa: E402
 
-HOME = fresh_home("aml-bench-reuse-")
-os.environ["AIRFLOW_AML_CACHE"] = str(HOME / "cache")
+HOME = fresh_home("aml-bench-reuse-")  # removed at exit, with its 500 MB tree
+report = quiet("reuse")
 
 from airflow_aml.core import Experiment, Workspace  # noqa: E402
 from airflow_aml.pipeline.core import Pipeline, PipelineData  # noqa: E402
@@ -40,12 +40,18 @@ open(os.path.join(out, "result.txt"), "w").write("step done")
 """
 
 
-def _timed_run(ws: Workspace, pipeline: Pipeline, name: str, **submit: object) -> float:
+def _timed_run(
+    ws: Workspace, pipeline: Pipeline, name: str, *, reused: bool | None = None, **submit: object
+) -> float:
+    """Seconds from submit to finished; checks that every step was (not) reused."""
     start = time.perf_counter()
     run = Experiment(ws, name).submit(pipeline, **submit)
     status = run.wait_for_completion(show_output=False, timeout_seconds=600)
     elapsed = time.perf_counter() - start
     assert status == "Finished", status
+    if reused is not None:
+        flags = [s.is_reused for s in run.get_steps()]
+        assert flags == [reused] * len(flags), f"reused flags {flags}, expected all {reused}"
     return elapsed
 
 
@@ -73,10 +79,12 @@ def bench_rerun(ws: Workspace) -> dict[str, float]:
     _timed_run(
         ws, Pipeline(ws, [PythonScriptStep("w.py", source_directory=str(warm_src))]), "warmup"
     )
-    first = _timed_run(ws, Pipeline(ws, [steps[-1]]), "reuse_bench")
+    first = _timed_run(ws, Pipeline(ws, [steps[-1]]), "reuse_bench", reused=False)
     # The baseline is a full recomputation on an equally warm runner.
-    full = _timed_run(ws, Pipeline(ws, [steps[-1]]), "reuse_bench", regenerate_outputs=True)
-    rerun = _timed_run(ws, Pipeline(ws, [steps[-1]]), "reuse_bench")
+    full = _timed_run(
+        ws, Pipeline(ws, [steps[-1]]), "reuse_bench", reused=False, regenerate_outputs=True
+    )
+    rerun = _timed_run(ws, Pipeline(ws, [steps[-1]]), "reuse_bench", reused=True)
     return {
         "first_run_s": first,
         "full_rerun_s": full,
@@ -138,22 +146,21 @@ def main() -> int:
     finally:
         ws._backend.shutdown()
     fp = bench_fingerprint(args.files, args.mb)
-    print(
+    report(
         f"5 steps x 2 s: first run {rerun['first_run_s']:.1f}s, full recompute "
         f"(regenerate_outputs) {rerun['full_rerun_s']:.1f}s, unchanged rerun "
         f"{rerun['unchanged_rerun_s']:.2f}s -> {rerun['speedup']:.1f}x faster (goal >= 10x)"
     )
-    print(
+    report(
         f"fingerprint {fp['files']} files / {fp['mb']:.0f} MB: cold {fp['cold_s']:.2f}s "
         f"({fp['cold_mb_s']:.0f} MB/s) vs sha256sum {fp['sha256sum_s']:.2f}s "
         f"({fp['sha256sum_mb_s']:.0f} MB/s) -> {fp['sha256sum_s'] / fp['cold_s']:.1f}x; "
         f"warm {fp['warm_s']:.3f}s (goal <= 0.5 s)"
     )
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "reuse.json").write_text(json.dumps({"rerun": rerun, "fingerprint": fp}, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "reuse.json").write_text(json.dumps({"rerun": rerun, "fingerprint": fp}, indent=2))
     ok = rerun["speedup"] >= 10 and fp["warm_s"] <= 0.5
-    print("all goals met" if ok else "SOME GOALS MISSED")
+    report("all goals met" if ok else "SOME GOALS MISSED")
     return 0
 
 

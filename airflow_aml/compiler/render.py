@@ -54,7 +54,32 @@ def pipeline_context(spec: PipelineSpec) -> dict[str, Any]:
         "continue_on_step_failure": spec.continue_on_step_failure,
         "parameters": {p.name: p.type for p in spec.parameters},
         "task_ids": {s.name: s.task_id for s in spec.steps},
+        "concurrent_steps": concurrent_steps(spec),
     }
+
+
+def concurrent_steps(spec: PipelineSpec) -> list[str]:
+    """Steps that some other step may run alongside (neither upstream nor downstream).
+
+    Only these need to ask Airflow whether another step has failed before they start
+    (``continue_on_step_failure`` off): a step whose every other step is an ancestor or
+    a descendant starts only after its ancestors succeeded, and stops its descendants.
+    """
+    index = {s.name: i for i, s in enumerate(spec.steps)}
+    ancestors = [0] * len(spec.steps)
+    for i, s in enumerate(spec.steps):  # topological order
+        for up in s.upstream:
+            ancestors[i] |= ancestors[index[up]] | (1 << index[up])
+    descendants = [0] * len(spec.steps)
+    for i in reversed(range(len(spec.steps))):
+        for up in spec.steps[i].upstream:
+            descendants[index[up]] |= descendants[i] | (1 << i)
+    everyone = (1 << len(spec.steps)) - 1
+    return [
+        s.name
+        for i, s in enumerate(spec.steps)
+        if ancestors[i] | descendants[i] | (1 << i) != everyone
+    ]
 
 
 def _step_doc(step: StepSpec) -> str:

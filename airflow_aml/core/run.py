@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from airflow_aml.exceptions import UserErrorException
 from airflow_aml.runtime import contract
-from airflow_aml.runtime.record import RecordWriter
+from airflow_aml.runtime.record import PROPERTIES, RecordWriter
 
 __all__ = ["Run", "get_run"]
 
@@ -113,6 +113,21 @@ class Run:
         """The run status."""
         return "Running"
 
+    def get_properties(self) -> dict[str, Any]:
+        """The run's properties (v1 keys such as ``azureml.runsource``, ``StepType``)."""
+        if self._writer is None:
+            return {}
+        try:
+            data = json.loads((self._writer.folder / PROPERTIES).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The run's properties (see :meth:`get_properties`)."""
+        return self.get_properties()
+
     def complete(self) -> None:
         """Kept for compatibility: the operator completes step runs."""
 
@@ -193,6 +208,10 @@ class _ParentRun(Run):
     @property
     def experiment(self) -> Any:
         return self._child.experiment
+
+    def get_properties(self) -> dict[str, Any]:
+        """What a step knows of its pipeline run's properties."""
+        return {"azureml.runsource": "azureml.PipelineRun"}
 
 
 def get_run(experiment: Any, run_id: str, rehydrate: bool = True) -> Any:

@@ -157,7 +157,7 @@ class AmlStepOperator(BaseOperator):
         ti = context["ti"]
         run_id = context["dag_run"].run_id
         options = run_options(context)
-        ensure_run_not_failed(ti, run_id, options, self.pipeline)
+        ensure_run_not_failed(ti, run_id, options, self.pipeline, spec.name)
         store = ArtifactStore(self.pipeline["datastores"])
         try:
             index = reuse_index(store, self.pipeline)

@@ -37,7 +37,7 @@ def run_options(context: Any) -> dict[str, Any]:
 
 
 def ensure_run_not_failed(
-    ti: Any, run_id: str, options: dict[str, Any], pipeline: dict[str, Any]
+    ti: Any, run_id: str, options: dict[str, Any], pipeline: dict[str, Any], step: str
 ) -> None:
     """Skip (do not start) when the run was canceled, or when another step failed and
     ``continue_on_step_failure`` is off (SDK v1 stops a pipeline at its first failure)."""
@@ -46,8 +46,9 @@ def ensure_run_not_failed(
     keep_going = options.get(
         "continue_on_step_failure", pipeline.get("continue_on_step_failure", False)
     )
-    if keep_going:
-        return
+    concurrent = pipeline.get("concurrent_steps")
+    if keep_going or (concurrent is not None and step not in concurrent):
+        return  # nothing else can fail while this step waits: its ancestors all succeeded
     failed = ti.get_ti_count(
         dag_id=ti.dag_id, run_ids=[run_id], states=["failed", "upstream_failed"]
     )

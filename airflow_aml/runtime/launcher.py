@@ -15,8 +15,8 @@ the script without the shim.
 from __future__ import annotations
 
 import os
-import runpy
 import sys
+from types import ModuleType
 
 __all__ = ["main", "NO_SHIM_FLAG"]
 
@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> None:
     script = os.path.abspath(args[0])
     sys.argv = [args[0], *args[1:]]
     sys.path[0] = os.path.dirname(script)
-    runpy.run_path(script, run_name="__main__")
+    with open(script, "rb") as fh:  # as `python script.py` runs it (runpy costs ~6 ms more)
+        code = compile(fh.read(), script, "exec")
+    module = ModuleType("__main__")
+    module.__file__ = script
+    module.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    sys.modules["__main__"] = module
+    exec(code, module.__dict__)
 
 
 if __name__ == "__main__":

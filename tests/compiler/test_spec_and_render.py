@@ -296,3 +296,25 @@ def test_resolve_closure_false_reports_missing_upstream(fresh_ws, src):
     closed = Pipeline(fresh_ws, [train])
     assert closed.validate() == []
     assert closed.graph.node_names() == ["prep", "train"]
+
+
+def test_only_steps_with_parallel_branches_ask_whether_another_step_failed(fresh_ws, src):
+    from airflow_aml.compiler.render import concurrent_steps
+
+    def step(name, after=()):
+        s = PythonScriptStep("train.py", name=name, source_directory=str(src))
+        for a in after:
+            s.run_after(a)
+        return s
+
+    a = step("a")
+    b, c = step("b", [a]), step("c", [a])
+    d = step("d", [b, c])
+    diamond = Pipeline(fresh_ws, [d])._compile("diamond").spec
+    assert sorted(concurrent_steps(diamond)) == ["b", "c"]  # a and d run alone
+    x = step("x")
+    y = step("y", [x])
+    chain = Pipeline(fresh_ws, [y, step("z", [y])])._compile("chain").spec
+    assert concurrent_steps(chain) == []
+    lone = Pipeline(fresh_ws, [y, step("w")])._compile("lone").spec
+    assert sorted(concurrent_steps(lone)) == ["w", "x", "y"]

@@ -160,8 +160,8 @@ def test_submit_from_python_api(dws, sources, deployed_airflow):
     ti = deployed_airflow.request(
         "GET", f"/api/v2/dags/deployed_submit/dagRuns/{again.id}/taskInstances/echo"
     ).json()
-    assert ti["state"] == "skipped"
-    assert ti["note"] and f"of run {run.id}" in ti["note"]
+    assert ti["state"] == "success"  # a reused step succeeds with the earlier outputs ...
+    assert ti["note"].startswith("Reused:") and f"of run {run.id}" in ti["note"]  # ... and says so
 
 
 def test_steps_never_read_the_submitting_machines_files(dws, deployed_airflow, tmp_path):
@@ -308,14 +308,22 @@ def test_plugin_route_auth_matrix(published, deployed_airflow):
     assert deployed_airflow.request("GET", record_path, user=None).status_code == 401
 
 
+def test_rest_undeclared_assignments_are_ignored_and_named(published, deployed_airflow):
+    path = published.endpoint.split(deployed_airflow.api_url, 1)[1]
+    body = {"ExperimentName": "ignored_x", "ParameterAssignments": {"nope": "1", "count": "2"}}
+    resp = deployed_airflow.request("POST", path, json=body)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["IgnoredParameterAssignments"] == ["nope"]
+    run = deployed_airflow.request(
+        "GET", f"/api/v2/dags/{published.dag_id}/dagRuns/{resp.json()['Id']}"
+    ).json()
+    assert run["note"].endswith("were ignored: nope")  # set as the run is created
+    assert run["conf"]["count"] == 2 and "nope" not in run["conf"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "reason"),
     [
-        (
-            {"ExperimentName": "x", "ParameterAssignments": {"nope": "1"}},
-            400,
-            "this pipeline's parameters are ['count', 'label']",
-        ),
         (
             {"ExperimentName": "x", "ParameterAssignments": {"count": "1.5"}},
             400,
