@@ -84,3 +84,46 @@ def test_deleted_blob_output_is_recomputed_not_reused(
     assert executed == ["train"]
     assert any("was deleted" in r for r in _reasons(second)["train"]), _reasons(second)
     assert project.report(second) == "full: v1 n=3 lr=10"
+
+
+def test_blob_steps_leave_no_local_staging_behind(blob_ws, make_source, experiment_name):
+    """A step's outputs for a blob datastore are staged in its work folder, which goes
+    when the step ends: after success and after failure (no disk leak on workers)."""
+    import tempfile
+    from pathlib import Path
+
+    from airflow_aml.core import Experiment
+    from airflow_aml.exceptions import StepRunFailed
+    from airflow_aml.pipeline.core import Pipeline, PipelineData
+    from airflow_aml.pipeline.steps import PythonScriptStep
+
+    write = (
+        "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\n"
+        "open(os.path.join(sys.argv[1], 'x.txt'), 'w').write('x')\n"
+        "sys.exit(int(sys.argv[2]))\n"
+    )
+    src = make_source({"write.py": write})
+    tmp = Path(tempfile.gettempdir())  # the runners' temporary folder too (TMPDIR)
+
+    def leftovers() -> list[str]:
+        return sorted(p.name for p in tmp.glob("aml-*stag*")) + sorted(
+            p.name for p in tmp.glob("aml-write_*")
+        )
+
+    for code in (0, 1):
+        out = PipelineData("out")
+        step = PythonScriptStep(
+            "write.py",
+            name=f"write_{code}",
+            arguments=[out, str(code)],
+            outputs=[out],
+            source_directory=str(src),
+            allow_reuse=False,
+        )
+        run = Experiment(blob_ws, experiment_name).submit(Pipeline(blob_ws, [step]))
+        if code:
+            with pytest.raises(StepRunFailed):
+                run.wait_for_completion(show_output=False, timeout_seconds=300)
+        else:
+            assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+        assert leftovers() == []
