@@ -148,11 +148,17 @@ class AmlStepOperator(BaseOperator):
     def execute(self, context: Any) -> Any:
         return self._execute(context, None)
 
-    def resume_after_wait(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        """Back from waiting on another run's claim: decide again."""
-        return self._execute(context, event)
+    def resume_after_wait(
+        self,
+        context: Any,
+        components: dict[str, Any] | None = None,
+        event: dict[str, Any] | None = None,
+    ) -> Any:
+        """Back from waiting on another run's claim (``event``: the trigger's): decide
+        again, with the fingerprint components computed before waiting."""
+        return self._execute(context, components)
 
-    def _execute(self, context: Any, event: dict[str, Any] | None) -> Any:
+    def _execute(self, context: Any, known_components: dict[str, Any] | None) -> Any:
         spec = StepSpec.from_json(self.step)
         ti = context["ti"]
         run_id = context["dag_run"].run_id
@@ -170,7 +176,7 @@ class AmlStepOperator(BaseOperator):
             upstream = self._upstream(spec, ti)
             params = resolve_params(context, store, self.pipeline)
             check = ReuseCheck(spec, index, store, owner)
-            components = (event or {}).get("components") or check.components(params, upstream)
+            components = known_components or check.components(params, upstream)
             decision = check.decide(
                 components, options=options, owner_finished=lambda claim: owner_finished(ti, claim)
             )
@@ -189,19 +195,25 @@ class AmlStepOperator(BaseOperator):
             self._defer_for(spec, decision)
         if decision.hit is not None:
             return self._reuse(context, spec, store, decision)
-        why = "; ".join(decision.reasons)
-        self.log.info("Step %r will run (reuse miss): %s", spec.name, why)
-        # Published for the task note (Airflow UI) and StepRun.get_reuse_reasons().
-        ti.xcom_push(key=REUSE_XCOM_KEY, value={**decision.to_json(), "note": f"Ran: {why}"[:1000]})
+        self.log.info("Step %r will run (reuse miss): %s", spec.name, "; ".join(decision.reasons))
         return self._run(context, spec, store, index, decision, upstream, owner)
 
     def _record_failure(self, store: ArtifactStore, spec: StepSpec, ti: Any, error: str) -> None:
         """Publish a run record saying why the step failed outside its own work."""
+        self._publish_documents(
+            store, spec, ti, {STATUS: {"status": "Failed", "error": error, "stderr_tail": ""}}
+        )
+
+    def _publish_documents(
+        self, store: ArtifactStore, spec: StepSpec, ti: Any, documents: dict[str, Any]
+    ) -> None:
+        """Publish a run record of the step's properties plus ``documents`` (name -> JSON)."""
         workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
         try:
             writer = RecordWriter(workdir / "record")
             writer.write_json(PROPERTIES, self._properties(spec, ti))
-            writer.write_json(STATUS, {"status": "Failed", "error": error, "stderr_tail": ""})
+            for name, data in documents.items():
+                writer.write_json(name, data)
             self._publish_record(store, writer.folder, str(ti.run_id), spec)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -223,7 +235,7 @@ class AmlStepOperator(BaseOperator):
                 decision.fingerprint, artifacts, self.pipeline["datastores"][artifacts]
             ),
             method_name="resume_after_wait",
-            kwargs={"event": {"components": decision.components}},
+            kwargs={"components": decision.components},
         )
 
     # ------------------------------------------------------------- reuse
@@ -231,7 +243,6 @@ class AmlStepOperator(BaseOperator):
         self, context: Any, spec: StepSpec, store: ArtifactStore, decision: ReuseDecision
     ) -> None:
         ti = context["ti"]
-        run_id = context["dag_run"].run_id
         source = decision.reused_from or {}
         outputs = dict((decision.hit or {}).get("outputs", {}))
         for name, data in outputs.items():
@@ -247,17 +258,8 @@ class AmlStepOperator(BaseOperator):
         self.log.info("Step %r: %s", spec.name, note)
         published = {**decision.to_json(), "note": note}
         ti.xcom_push(key=REUSE_XCOM_KEY, value=published)
-        workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
-        try:
-            writer = RecordWriter(workdir / "record")
-            writer.write_json(PROPERTIES, self._properties(spec, ti))
-            writer.write_json(REUSE, published)
-            writer.write_json(
-                STATUS, {"status": "Finished", "reused_from": source, "outputs": outputs}
-            )
-            self._publish_record(store, writer.folder, run_id, spec)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        status = {"status": "Finished", "reused_from": source, "outputs": outputs}
+        self._publish_documents(store, spec, ti, {REUSE: published, STATUS: status})
 
     # --------------------------------------------------------------- run
     def _run(
@@ -279,8 +281,12 @@ class AmlStepOperator(BaseOperator):
         self._claim = (index, fp, owner) if decision.claimed else None
         staging: dict[str, Path] = {}
         try:
+            why = "; ".join(decision.reasons)
+            published = {**decision.to_json(), "note": f"Ran: {why}"[:1000]}
+            # For the task note (Airflow UI) and StepRun.get_reuse_reasons().
+            ti.xcom_push(key=REUSE_XCOM_KEY, value=published)
             writer.write_json(PROPERTIES, self._properties(spec, ti))
-            writer.write_json(REUSE, decision.to_json())
+            writer.write_json(REUSE, published)
             params = resolve_params(context, store, self.pipeline, fetch_into=workdir)
             paths = self._resolve_inputs(spec, upstream, store, workdir, params)
             for ds in {o.datastore for o in spec.outputs}:
