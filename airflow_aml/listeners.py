@@ -14,8 +14,8 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY
+from airflow_aml.spec import RESERVED_CONF_KEY
 
 __all__ = [
     "on_dag_run_success",

@@ -16,10 +16,10 @@ from typing import Any
 
 from airflow_aml._names import check_experiment_name, safe_relative_path
 from airflow_aml.backends.registry import Registry
-from airflow_aml.backends.states import pipeline_status
 from airflow_aml.compiler.build import resolve_parameter_values
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
 from airflow_aml.exceptions import ValidationError
+from airflow_aml.pipeline.core.status import pipeline_status
+from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec
 
 __all__ = ["ApiError", "registry", "resolve_published", "resolve_endpoint", "submit", "run_record"]
 

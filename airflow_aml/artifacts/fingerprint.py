@@ -21,7 +21,7 @@ from typing import Any
 
 import xxhash
 
-from airflow_aml.compiler.spec import StepSpec
+from airflow_aml.spec import StepSpec
 
 __all__ = ["step_components", "fingerprint", "explain_miss", "REASON_NEW"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.backends.registry import Registry
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec
+from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec
 
 __all__ = ["RegistryBackend"]
 

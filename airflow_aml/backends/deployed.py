@@ -26,8 +26,8 @@ from airflow_aml.backends import airflow_auth
 from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.compiler.loader import REGISTRY_DAG_ID
 from airflow_aml.compiler.render import spec_marker
-from airflow_aml.compiler.spec import PipelineSpec
 from airflow_aml.exceptions import ExperimentExecutionException, WorkspaceException
+from airflow_aml.spec import PipelineSpec
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace

@@ -96,7 +96,7 @@ def _watch_cancel(marker: Path, done: threading.Event) -> None:
 
 def run_job(run_file: Path) -> None:
     """Run one queued run, recording ``.done`` (and ``.error`` when it could not run)."""
-    from airflow_aml.compiler.spec import PipelineSpec
+    from airflow_aml.spec import PipelineSpec
 
     base = run_file.with_suffix("")
     done = threading.Event()

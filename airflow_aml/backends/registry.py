@@ -33,9 +33,9 @@ import xxhash
 
 from airflow_aml.artifacts.digest_cache import cache_root, hash_file
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
-from airflow_aml.compiler.spec import PipelineSpec
 from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.exceptions import RunNotFound, UserErrorException
+from airflow_aml.spec import PipelineSpec
 from airflow_aml.storage.base import ObjectStore
 from airflow_aml.storage.location import open_location
 

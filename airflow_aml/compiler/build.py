@@ -23,14 +23,6 @@ from airflow_aml._names import (
 )
 from airflow_aml.artifacts.git import git_properties
 from airflow_aml.artifacts.snapshot import Snapshot, take_snapshot
-from airflow_aml.compiler.spec import (
-    RESERVED_CONF_KEY,
-    InputSpec,
-    OutputSpec,
-    ParameterSpec,
-    PipelineSpec,
-    StepSpec,
-)
 from airflow_aml.core.compute import AmlCompute, ComputeTarget, LocalCompute
 from airflow_aml.core.datastore import Datastore
 from airflow_aml.data.data_reference import DataReference
@@ -39,6 +31,14 @@ from airflow_aml.exceptions import UserErrorException, ValidationError
 from airflow_aml.pipeline.core.builder import PipelineData, PipelineStep
 from airflow_aml.pipeline.core.graph import InputPortBinding, PipelineParameter
 from airflow_aml.pipeline.steps.python_script_step import PythonScriptStep
+from airflow_aml.spec import (
+    RESERVED_CONF_KEY,
+    InputSpec,
+    OutputSpec,
+    ParameterSpec,
+    PipelineSpec,
+    StepSpec,
+)
 
 if TYPE_CHECKING:
     from airflow_aml.pipeline.core.pipeline import Pipeline

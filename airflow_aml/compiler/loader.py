@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_aml.compiler.render import render_dag
-from airflow_aml.compiler.spec import PipelineSpec
+from airflow_aml.spec import PipelineSpec
 
 __all__ = ["dags_from_registry", "registry_path", "registry_location", "REGISTRY_DAG_ID"]
 

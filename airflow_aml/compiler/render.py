@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_aml.compiler.spec import PipelineSpec, StepSpec
+from airflow_aml.spec import PipelineSpec, StepSpec
 
 __all__ = ["render_dag", "operator_class_for", "pipeline_context", "PARAM_TYPES", "EMBEDDED_DOC"]
 

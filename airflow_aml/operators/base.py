@@ -32,7 +32,6 @@ from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
-from airflow_aml.compiler.spec import InputSpec, StepSpec
 from airflow_aml.operators.common import (
     REUSE_XCOM_KEY,
     ensure_run_not_failed,
@@ -45,6 +44,7 @@ from airflow_aml.operators.common import (
 from airflow_aml.operators.reuse_check import ReuseCheck, ReuseDecision
 from airflow_aml.runtime.contract import step_run_id
 from airflow_aml.runtime.record import PROPERTIES, REUSE, STATUS, RecordWriter
+from airflow_aml.spec import InputSpec, StepSpec
 
 __all__ = ["AmlStepOperator", "StepContext", "StepFailed"]
 

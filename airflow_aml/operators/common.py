@@ -11,10 +11,10 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactReference, ArtifactStore
 from airflow_aml.artifacts.xcom import as_reference
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY
 from airflow_aml.exceptions import DatastoreException
 from airflow_aml.runtime import cancel
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY
+from airflow_aml.spec import RESERVED_CONF_KEY
 
 __all__ = [
     "REUSE_XCOM_KEY",

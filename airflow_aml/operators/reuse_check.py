@@ -26,7 +26,7 @@ from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_co
 from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex, same_owner
 from airflow_aml.artifacts.snapshot import frozen_manifest, take_snapshot
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
-from airflow_aml.compiler.spec import InputSpec, StepSpec
+from airflow_aml.spec import InputSpec, StepSpec
 
 __all__ = ["ReuseCheck", "ReuseDecision", "forced_miss"]
 

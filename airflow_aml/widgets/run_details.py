@@ -20,7 +20,7 @@ import threading
 import time
 from typing import IO, Any
 
-from airflow_aml.backends.states import TERMINAL_STATUSES
+from airflow_aml.pipeline.core.status import TERMINAL_STATUSES
 from airflow_aml.widgets._render import (
     COLUMNS,
     change_key,

@@ -19,7 +19,7 @@ from airflow_aml.artifacts.fingerprint import (
     fingerprint,
     step_components,
 )
-from airflow_aml.compiler.spec import InputSpec, OutputSpec, StepSpec
+from airflow_aml.spec import InputSpec, OutputSpec, StepSpec
 
 RAW = {"datastore": "store", "path": "data/raw", "mode": "mount", "content": "c1"}
 UPSTREAM = {"from": "extract/out", "digest": "d1", "mode": "mount"}

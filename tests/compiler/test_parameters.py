@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_aml.compiler.build import resolve_parameter_values
-from airflow_aml.compiler.spec import ParameterSpec, PipelineSpec
 from airflow_aml.exceptions import ValidationError
+from airflow_aml.spec import ParameterSpec, PipelineSpec
 
 SPEC = PipelineSpec(
     dag_id="d",

@@ -8,8 +8,8 @@ import pytest
 
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactStore
-from airflow_aml.compiler.spec import StepSpec
 from airflow_aml.operators.reuse_check import ReuseCheck, forced_miss
+from airflow_aml.spec import StepSpec
 from airflow_aml.storage.folder import FolderStore
 
 SPEC = StepSpec(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airflow_aml.backends.states import TERMINAL_STATUSES
+from airflow_aml.pipeline.core.status import TERMINAL_STATUSES
 from airflow_aml.widgets import RunDetails, run_details
 from airflow_aml.widgets._render import (
     change_key,

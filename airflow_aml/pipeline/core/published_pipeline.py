@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from airflow_aml.exceptions import PipelineValidationError, UserErrorException, ValidationError
 
 if TYPE_CHECKING:
-    from airflow_aml.compiler.spec import PipelineSpec
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.pipeline import Pipeline
     from airflow_aml.pipeline.core.run import PipelineRun
+    from airflow_aml.spec import PipelineSpec
 
 __all__ = ["PublishedPipeline", "aml_route_prefix"]
 

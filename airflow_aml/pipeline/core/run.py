@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
-from airflow_aml.backends.states import TERMINAL_STATUSES, pipeline_status, step_status
-from airflow_aml.compiler.spec import RESERVED_CONF_KEY, PipelineSpec, StepSpec
 from airflow_aml.exceptions import (
     ActivityFailedException,
     StepRunFailed,
     UserErrorException,
 )
+from airflow_aml.pipeline.core.status import TERMINAL_STATUSES, pipeline_status, step_status
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY, format_value, step_run_id
 from airflow_aml.runtime.record import (
     FILES,
@@ -36,6 +35,7 @@ from airflow_aml.runtime.record import (
     read_metrics,
     read_tags,
 )
+from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec, StepSpec
 
 if TYPE_CHECKING:
     from airflow_aml.core.experiment import Experiment
