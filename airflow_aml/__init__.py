@@ -4,6 +4,6 @@ Port code by renaming ``azureml.`` to ``airflow_aml.``. Importing this
 package (or the object model) does not import Airflow.
 """
 
-__version__ = "0.1.0"
+from airflow_aml._version import __version__
 
 __all__ = ["__version__"]

@@ -195,7 +195,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``airflow-aml`` (also used to check the README's commands)."""
-    from airflow_aml import __version__
+    from airflow_aml._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="airflow-aml",

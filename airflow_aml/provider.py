@@ -9,7 +9,7 @@ __all__ = ["get_provider_info"]
 
 def get_provider_info() -> dict[str, Any]:
     """Describe airflow-aml to Airflow."""
-    from airflow_aml import __version__
+    from airflow_aml._version import __version__
 
     return {
         "package-name": "airflow-aml",

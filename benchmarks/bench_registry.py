@@ -50,7 +50,7 @@ def main() -> int:
     try:
         azurite.create_container("aml")
         os.environ["AIRFLOW_CONN_AML_BLOB"] = azurite.conn_json()
-        from airflow_aml.backends.registry import Registry
+        from airflow_aml.artifacts.registry import Registry
         from airflow_aml.compiler.loader import dags_from_registry
         from airflow_aml.compiler.render import render_dag
         from airflow_aml.core import Workspace

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from airflow_aml._names import check_experiment_name, safe_relative_path
-from airflow_aml.backends.registry import Registry
+from airflow_aml.artifacts.registry import Registry
 from airflow_aml.compiler.build import resolve_parameter_values
 from airflow_aml.exceptions import ValidationError
 from airflow_aml.pipeline.core.status import pipeline_status
@@ -197,7 +197,7 @@ def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_key: str, user: s
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.utils.types import DagRunTriggeredByType
 
-    from airflow_aml.listeners import run_note
+    from airflow_aml.backends.notes import run_note
 
     try:
         trigger_dag(

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import xxhash
 
+from airflow_aml._files import cache_root
+
 __all__ = ["DigestCache", "hash_file", "default_cache"]
 
 _CHUNK = 1 << 20
@@ -114,12 +116,6 @@ class DigestCache:
 
 
 _default: tuple[Path, DigestCache] | None = None
-
-
-def cache_root() -> Path:
-    """This machine's airflow-aml cache: ``$AIRFLOW_AML_CACHE`` or ``~/.cache/airflow_aml``."""
-    folder = os.environ.get("AIRFLOW_AML_CACHE") or str(Path.home() / ".cache" / "airflow_aml")
-    return Path(folder)
 
 
 def default_cache() -> DigestCache:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pathspec
 import xxhash
 
+from airflow_aml._files import atomic_write_text, file_lock
 from airflow_aml.artifacts.digest_cache import default_cache, hash_file
-from airflow_aml.core._jsonstore import atomic_write_text, file_lock
 from airflow_aml.exceptions import UserErrorException
 
 __all__ = [

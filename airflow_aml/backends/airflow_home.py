@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from airflow_aml.core._jsonstore import atomic_write_text, file_lock
+from airflow_aml._files import atomic_write_text, file_lock
 
 __all__ = [
     "prepare_home",

@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from airflow_aml.artifacts.registry import Registry
 from airflow_aml.artifacts.snapshot import Snapshot
-from airflow_aml.backends.registry import Registry
 from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec
 
 __all__ = ["RegistryBackend"]

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_aml._files import atomic_write_text
 from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.backends.airflow_home import airflow_env, prepare_home
 from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.backends.runner_pool import RunnerPool
-from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.spec import PipelineSpec
 
 if TYPE_CHECKING:

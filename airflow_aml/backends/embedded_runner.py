@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from airflow_aml._files import atomic_write_text
 from airflow_aml.backends.runner_pool import IDLE_SECONDS, RunnerPool
-from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.runtime import cancel
 
 __all__ = ["run_pipeline", "serve", "main"]
@@ -53,8 +53,8 @@ def run_pipeline(spec: Any, run_id: str, conf: dict[str, Any]) -> str:
     from airflow.models.dagrun import DagRun
     from airflow.sdk import timezone
 
+    from airflow_aml.backends.notes import annotate_finished_run
     from airflow_aml.compiler.render import render_dag
-    from airflow_aml.listeners import annotate_finished_run
 
     dag = render_dag(spec, embedded=True)
     _ensure_pools(spec)

@@ -17,7 +17,6 @@ takes the new home's jobs: it sees the id change and exits.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -28,7 +27,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from airflow_aml.core._jsonstore import atomic_write_text
+from filelock import FileLock, Timeout
+
+from airflow_aml._files import atomic_write_text
 
 __all__ = ["RunnerPool", "MAX_RUNNERS", "IDLE_SECONDS"]
 
@@ -202,13 +203,12 @@ class RunnerPool:
         """For a runner: lock a free slot; returns (slot, open lock file) or None."""
         self.root.mkdir(parents=True, exist_ok=True)
         for slot in range(MAX_RUNNERS):
-            fh = open(self.root / f"slot-{slot}.lock", "a+")  # noqa: SIM115 - held for life
+            lock = FileLock(str(self.root / f"slot-{slot}.lock"))
             try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.close()
+                lock.acquire(timeout=0)  # held for the runner's life
+            except Timeout:
                 continue
-            return slot, fh
+            return slot, lock
         return None
 
     def set_state(self, slot: int, state: str, run_id: str | None = None) -> None:

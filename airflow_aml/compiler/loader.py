@@ -59,7 +59,10 @@ def _broken_dag(dag_id: str, reason: str) -> Any:
     other pipelines of the registry load normally."""
     from airflow.sdk import DAG
 
-    from airflow_aml.operators.broken_spec import BrokenSpecOperator
+    from airflow_aml.compiler.step_kinds import import_string
+
+    # By dotted path: the compiler imports no operator module.
+    broken_spec_operator = import_string("airflow_aml.operators.broken_spec.BrokenSpecOperator")
 
     try:
         with DAG(
@@ -71,7 +74,7 @@ def _broken_dag(dag_id: str, reason: str) -> Any:
             doc_md=f"**The spec of this pipeline cannot be loaded.**\n\n```\n{reason}\n```",
             is_paused_upon_creation=True,
         ) as dag:
-            BrokenSpecOperator(task_id="spec_error", reason=reason)
+            broken_spec_operator(task_id="spec_error", reason=reason)
     except Exception:  # not even a valid DAG id: the log line above is all we can do
         return None
     return dag
@@ -85,7 +88,7 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
     error is raised: Airflow then keeps the DAGs of the last good parse and
     shows the reason as the loader file's import error.
     """
-    from airflow_aml.backends.registry import Registry
+    from airflow_aml.artifacts.registry import Registry
 
     location = str(registry) if registry else registry_location()
     embedded = os.environ.get("AIRFLOW_AML_EMBEDDED") == "1"

@@ -27,12 +27,10 @@ PARAM_TYPES = {
 
 
 def operator_class_for(kind: str) -> type:
-    """The operator class that runs steps of ``kind``."""
-    if kind == "PythonScriptStep":
-        from airflow_aml.operators.python_script import PythonScriptStepOperator
+    """The operator class that runs steps of ``kind`` (from the step-kind table)."""
+    from airflow_aml.compiler.step_kinds import operator_class
 
-        return PythonScriptStepOperator
-    raise ValueError(f"no operator for step kind {kind!r}")
+    return operator_class(kind)
 
 
 def spec_marker(spec: PipelineSpec) -> str:
@@ -114,7 +112,7 @@ def render_dag(spec: PipelineSpec, *, embedded: bool = False, **dag_kwargs: Any)
     """
     from airflow.sdk import DAG, Param
 
-    from airflow_aml.operators.base import output_asset
+    from airflow_aml.compiler.assets import output_asset
 
     params = {}
     for p in spec.parameters:

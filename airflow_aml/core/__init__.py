@@ -5,7 +5,7 @@ Webservice, ...) import, and every use raises
 :class:`~airflow_aml.exceptions.NotSupportedError` naming the alternative.
 """
 
-from airflow_aml import __version__ as VERSION
+from airflow_aml._version import __version__ as VERSION
 from airflow_aml.core.compute import ComputeTarget
 from airflow_aml.core.conda_dependencies import CondaDependencies
 from airflow_aml.core.container_registry import ContainerRegistry

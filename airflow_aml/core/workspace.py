@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml.core._jsonstore import JsonDocument
+from airflow_aml._files import JsonDocument
 from airflow_aml.exceptions import UserErrorException, WorkspaceException
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Any]:
         """Experiments that have been submitted to, by name."""
-        from airflow_aml.backends.registry import Registry
+        from airflow_aml.artifacts.registry import Registry
         from airflow_aml.core.experiment import Experiment
 
         names = Registry(self.registry_location).experiment_names()

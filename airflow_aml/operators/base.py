@@ -32,6 +32,7 @@ from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
+from airflow_aml.compiler.assets import output_asset
 from airflow_aml.operators.common import (
     REUSE_XCOM_KEY,
     ensure_run_not_failed,
@@ -57,22 +58,6 @@ class StepFailed(Exception):
         super().__init__(
             message + (f"\n--- stderr (last lines) ---\n{stderr_tail}" if stderr_tail else "")
         )
-
-
-def output_asset(dag_id: str, task_id: str, output: str) -> Any:
-    """The Airflow asset of one output port of a step (the same for every run).
-
-    Each run that produces the output (or reuses it) emits an asset event whose
-    ``extra`` is the output's artifact reference, so DAGs scheduled on the
-    asset see every new version, computed or reused.
-    """
-    from airflow.sdk import Asset
-
-    return Asset(
-        name=f"aml.{dag_id}.{task_id}.{output}",
-        uri=f"x-aml://{dag_id}/{task_id}/{output}",
-        group="airflow-aml",
-    )
 
 
 class _Heartbeat:

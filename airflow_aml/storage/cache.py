@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from airflow_aml.artifacts.digest_cache import cache_root
+from airflow_aml._files import cache_root
 from airflow_aml.storage.base import ObjectStore
 
 __all__ = ["fetch_folder"]

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from airflow_aml._files import file_lock
 from airflow_aml._names import safe_relative_path
-from airflow_aml.core._jsonstore import file_lock
 from airflow_aml.storage.base import ObjectInfo, ObjectStore, join_key
 
 __all__ = ["FolderStore"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from airflow_aml.artifacts.digest_cache import cache_root
+from airflow_aml._files import cache_root
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore, run_prefix, tree_digest
 from airflow_aml.exceptions import DatastoreException
 from tests.azurite import AzuriteBlob

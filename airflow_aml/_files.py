@@ -1,13 +1,13 @@
-"""A tiny JSON document store with atomic replace and an advisory file lock.
+"""Local files written whole, locked with ``filelock``, and this machine's cache folder.
 
 Used for workspace-level registries (datastores, compute targets) that live
-in the workspace home. Concurrent writers serialise on the lock file.
+in the workspace home, the embedded Airflow home and the runner pool.
+Concurrent writers serialise on a lock file (portable: ``filelock``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tempfile
@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonDocument", "atomic_write_text", "file_lock"]
+from filelock import FileLock
+
+__all__ = ["JsonDocument", "atomic_write_text", "file_lock", "cache_root"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -34,14 +36,16 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (created if missing)."""
+    """Hold an exclusive lock on ``path`` (created if missing) across processes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    with FileLock(str(path)):
+        yield
+
+
+def cache_root() -> Path:
+    """This machine's airflow-aml cache: ``$AIRFLOW_AML_CACHE`` or ``~/.cache/airflow_aml``."""
+    folder = os.environ.get("AIRFLOW_AML_CACHE") or str(Path.home() / ".cache" / "airflow_aml")
+    return Path(folder)
 
 
 class JsonDocument:

@@ -31,9 +31,9 @@ from typing import Any
 
 import xxhash
 
-from airflow_aml.artifacts.digest_cache import cache_root, hash_file
+from airflow_aml._files import atomic_write_text, cache_root
+from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
-from airflow_aml.core._jsonstore import atomic_write_text
 from airflow_aml.exceptions import RunNotFound, UserErrorException
 from airflow_aml.spec import PipelineSpec
 from airflow_aml.storage.base import ObjectStore

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_aml.artifacts.registry import Registry
 from airflow_aml.artifacts.snapshot import frozen_manifest, local_source, take_snapshot
-from airflow_aml.backends.registry import Registry
 from airflow_aml.compiler.loader import dags_from_registry
 from airflow_aml.exceptions import RunNotFound
 
