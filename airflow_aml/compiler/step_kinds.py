@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_aml.compiler.steps.python_script import build_python_script_step
+from airflow_aml.exceptions import NotSupportedError
 from airflow_aml.pipeline.steps.python_script_step import PythonScriptStep
 
 __all__ = ["StepKind", "STEP_KINDS", "kind_of", "kind_named", "operator_class"]
@@ -31,17 +33,11 @@ class StepKind:
     operator: str
 
 
-def _python_script_builder(*args: Any) -> Any:
-    from airflow_aml.compiler.steps.python_script import build_python_script_step
-
-    return build_python_script_step(*args)
-
-
 STEP_KINDS: tuple[StepKind, ...] = (
     StepKind(
         name="PythonScriptStep",
         model=PythonScriptStep,
-        builder=_python_script_builder,
+        builder=build_python_script_step,
         operator="airflow_aml.operators.python_script.PythonScriptStepOperator",
     ),
 )
@@ -59,7 +55,10 @@ def kind_named(name: str) -> StepKind:
     for kind in STEP_KINDS:
         if kind.name == name:
             return kind
-    raise KeyError(f"no step kind {name!r}; known: {[k.name for k in STEP_KINDS]}")
+    raise NotSupportedError(
+        f"step kind {name!r} is not supported by this airflow-aml; known: "
+        f"{[k.name for k in STEP_KINDS]}"
+    )
 
 
 def operator_class(name: str) -> type:

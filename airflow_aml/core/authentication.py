@@ -25,7 +25,6 @@ are kept in memory only, until shortly before they expire.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_aml.exceptions import AuthenticationException
@@ -65,15 +64,16 @@ class AbstractAuthentication:
     # ------------------------------------------------------------- public API
     def get_authentication_header(self) -> dict[str, str]:
         """``{"Authorization": "Bearer <JWT>"}`` for the workspace's Airflow API server."""
-        api_url, airflow_home = self._target()
-        return self._header_for(api_url, airflow_home)
+        tokens = self._tokens if self._cache_tokens else None
+        header: dict[str, str] = self._workspace_()._backend.authentication_header(
+            self._credentials(), tokens
+        )
+        return header
 
     def get_token(self, *scopes: Any, **kwargs: Any) -> AccessToken:
         """The bearer token and its expiry (the azure-core ``TokenCredential`` shape)."""
-        from airflow_aml.backends.airflow_auth import token_expiry
-
         token = self.get_authentication_header()["Authorization"].split(" ", 1)[1]
-        return AccessToken(token, int(token_expiry(token) or 0))
+        return AccessToken(token, int(self._workspace_()._backend.token_expiry(token) or 0))
 
     # --------------------------------------------------------------- internals
     def _bind(self, workspace: Workspace) -> None:
@@ -82,59 +82,14 @@ class AbstractAuthentication:
 
     def _credentials(self) -> tuple[str, str] | None:
         """The username and password to log in with, if this object has its own."""
-        from airflow_aml.backends.airflow_auth import env_credentials
+        return None
 
-        return env_credentials()
-
-    def _target(self) -> tuple[str, Path | None]:
-        """The API URL, and the Airflow home if the workspace is embedded."""
+    def _workspace_(self) -> Workspace:
         if self._workspace is None:
             from airflow_aml.core.workspace import Workspace
 
             self._workspace = Workspace.from_config()
-        ws = self._workspace
-        return ws.api_url, (ws.airflow_home if ws.mode == "embedded" else None)
-
-    def _header_for(self, api_url: str, airflow_home: Path | None = None) -> dict[str, str]:
-        """The header for the Airflow API at ``api_url``; ``airflow_home`` names the
-        embedded home whose generated ``admin`` password may be used."""
-        from airflow_aml.backends import airflow_auth
-
-        token = airflow_auth.env_token()
-        if token:
-            return {"Authorization": f"Bearer {token}"}
-        hint = ""
-        creds = self._credentials()
-        if airflow_home is not None:
-            hint = "; is the workspace's Airflow UI running? start it with `airflow-aml ui`"
-            if creds is None:
-                creds = ("admin", self._embedded_password(airflow_home))
-        if creds is None:
-            raise AuthenticationException(
-                f"no credentials for the Airflow API at {api_url}: set "
-                f"{airflow_auth.TOKEN_ENV}, or {airflow_auth.USERNAME_ENV} and "
-                f"{airflow_auth.PASSWORD_ENV}, or use ServicePrincipalAuthentication("
-                "tenant_id, <airflow user>, <airflow password>)"
-            )
-        key = (api_url.rstrip("/"), creds[0])
-        cached = self._tokens.get(key) if self._cache_tokens else None
-        if cached is None or not airflow_auth.still_valid(cached):
-            cached = airflow_auth.login(api_url, *creds, unreachable_hint=hint)
-            if self._cache_tokens:
-                self._tokens[key] = cached
-        return {"Authorization": f"Bearer {cached}"}
-
-    @staticmethod
-    def _embedded_password(airflow_home: Path) -> str:
-        from airflow_aml.backends.airflow_home import admin_password, passwords_file
-
-        password = admin_password(airflow_home)
-        if password is None:
-            raise AuthenticationException(
-                f"the embedded Airflow API server has not generated the admin password yet "
-                f"({passwords_file(airflow_home)} is missing): start it with `airflow-aml ui`"
-            )
-        return password
+        return self._workspace
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -1,34 +1,36 @@
-"""Experiment: a named series of runs; here, one Airflow DAG (SDK v1)."""
+"""Experiment: a named series of runs, and the options of one run (SDK v1).
+
+``Experiment.submit(config, ...)`` dispatches on what ``config`` is, as v1
+does with its ``experiment_method`` decorator: a submittable class (a
+``Pipeline``, ``PublishedPipeline`` or ``PipelineEndpoint``) carries an
+``_experiment_submit`` method, so this module needs to import none of them.
+Every submit ends in one typed :class:`RunOptions` handed to the
+workspace's backend (``backend.start(spec, options)``), which is also the
+call the AML-compatible REST routes make.
+"""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml._names import check_experiment_name
-from airflow_aml.exceptions import NotSupportedError, PipelineValidationError, ValidationError
+from airflow_aml._names import check_experiment_name, safe_relative_path
+from airflow_aml.exceptions import NotSupportedError, ValidationError
+from airflow_aml.spec import RESERVED_CONF_KEY
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
-    from airflow_aml.pipeline.core.pipeline import Pipeline
     from airflow_aml.pipeline.core.run import PipelineRun
+    from airflow_aml.spec import ParameterSpec, PipelineSpec
 
-__all__ = ["Experiment"]
-
-_PIPELINE_KWARGS = {
-    "pipeline_parameters",
-    "pipeline_params",
-    "continue_on_step_failure",
-    "regenerate_outputs",
-    "parent_run_id",
-    "enable_email_notification",
-    "credential_passthrough",
-}
+__all__ = ["Experiment", "RunOptions"]
 
 
 class Experiment:
-    """An experiment of a workspace; its runs are the runs of the DAG ``name``.
+    """An experiment of a workspace: its runs, whatever DAG ran them.
 
     :param workspace: the workspace.
     :param name: 1-255 characters: letters, digits, ``_`` and ``-``.
@@ -48,96 +50,22 @@ class Experiment:
         return self.name
 
     def submit(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> PipelineRun:
-        """Submit ``config`` (a :class:`Pipeline`) and return its run immediately.
+        """Submit ``config`` (a ``Pipeline``, ``PublishedPipeline`` or ``PipelineEndpoint``)
+        and return its run at once.
 
         Keyword arguments for a pipeline: ``pipeline_parameters``,
         ``continue_on_step_failure``, ``regenerate_outputs``, ``parent_run_id``.
         Validation problems raise before anything runs.
         """
-        from airflow_aml.pipeline.core.pipeline import Pipeline
-        from airflow_aml.pipeline.core.pipeline_endpoint import PipelineEndpoint
-        from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
-        from airflow_aml.pipeline.core.run import PipelineRun
-
-        if isinstance(config, Pipeline):
-            return self._submit_pipeline(config, tags=tags, **kwargs)
-        if isinstance(config, PublishedPipeline | PipelineEndpoint):
-            allowed = {
-                "pipeline_parameters",
-                "parent_run_id",
-                "continue_on_step_failure"
-                if isinstance(config, PublishedPipeline)
-                else "pipeline_version",
-            }
-            unknown = set(kwargs) - allowed
-            if unknown:
-                raise ValidationError(
-                    f"unexpected argument(s) {sorted(unknown)}; expected some of {sorted(allowed)}",
-                    field="submit",
-                )
-            params = kwargs.get("pipeline_parameters")
-            if params is not None and not isinstance(params, dict):
-                raise ValidationError(
-                    "pipeline_parameters must be a dict", field="pipeline_parameters"
-                )
-            published = (
-                config
-                if isinstance(config, PublishedPipeline)
-                else config._resolve(kwargs.get("pipeline_version"))
+        submit = getattr(config, "_experiment_submit", None)
+        if submit is None:
+            raise NotSupportedError(
+                f"Experiment.submit of a {type(config).__name__} is not supported; submit a "
+                "Pipeline, PublishedPipeline or PipelineEndpoint (wrap scripts in a "
+                "PythonScriptStep)"
             )
-            run_id = published._trigger(
-                self.name,
-                params,
-                tags=tags,
-                parent_run_id=kwargs.get("parent_run_id"),
-                continue_on_step_failure=kwargs.get("continue_on_step_failure"),
-            )
-            return PipelineRun(self, run_id)
-        raise NotSupportedError(
-            f"Experiment.submit of a {type(config).__name__} is not supported; submit a "
-            "Pipeline, PublishedPipeline or PipelineEndpoint (wrap scripts in a "
-            "PythonScriptStep)"
-        )
-
-    def _submit_pipeline(
-        self, pipeline: Pipeline, tags: dict[str, str] | None = None, **kwargs: Any
-    ) -> PipelineRun:
-        from airflow_aml.compiler.build import resolve_parameter_values
-        from airflow_aml.pipeline.core.run import PipelineRun
-
-        unknown = set(kwargs) - _PIPELINE_KWARGS
-        if unknown:
-            raise ValidationError(
-                f"unexpected argument(s) {sorted(unknown)} for a pipeline "
-                f"submit; expected some of {sorted(_PIPELINE_KWARGS)}",
-                field="submit",
-            )
-        params = kwargs.get("pipeline_parameters")
-        if kwargs.get("pipeline_params") is not None:
-            warnings.warn(
-                "pipeline_params is deprecated; use pipeline_parameters",
-                DeprecationWarning,
-                stacklevel=3,
-            )
-            params = {**kwargs["pipeline_params"], **(params or {})}
-        if params is not None and not isinstance(params, dict):
-            raise ValidationError("pipeline_parameters must be a dict", field="pipeline_parameters")
-        if tags is not None and not isinstance(tags, dict):
-            raise ValidationError("tags must be a dict", field="tags")
-        result = pipeline._compile(self.name)
-        for w in result.warnings:
-            warnings.warn(w, UserWarning, stacklevel=3)
-        if result.spec is None:
-            raise PipelineValidationError(result.errors)
-        values = resolve_parameter_values(result.spec, params)
-        options = {
-            "continue_on_step_failure": bool(kwargs.get("continue_on_step_failure") or False),
-            "regenerate_outputs": bool(kwargs.get("regenerate_outputs") or False),
-            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
-            "parent_run_id": kwargs.get("parent_run_id"),
-        }
-        run_id = self.workspace._backend.submit(result.spec, result.snapshots, values, options)
-        return PipelineRun(self, run_id)
+        run: PipelineRun = submit(self, tags=tags, **kwargs)
+        return run
 
     def get_runs(
         self,
@@ -147,10 +75,9 @@ class Experiment:
         include_children: bool = False,
     ) -> Iterator[PipelineRun]:
         """Runs of this experiment, newest first."""
-        from airflow_aml.pipeline.core.run import PipelineRun
-
-        for run_id in self.workspace._backend.list_runs(self.name):
-            yield PipelineRun(self, run_id)
+        backend = self.workspace._backend
+        for run_id in backend.list_runs(self.name):
+            yield backend.pipeline_run(self, run_id)
 
     @staticmethod
     def list(
@@ -167,3 +94,190 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name}, Workspace: {self.workspace.name})"
+
+
+# ------------------------------------------------------------------- run options
+def _flag(name: str, value: Any, *, optional: bool = False) -> bool | None:
+    """A boolean option: ``True``/``False`` only (``"false"`` is not False)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        raise ValidationError(
+            f"{name} must be True or False, got {value!r} ({type(value).__name__})", field=name
+        )
+    return value
+
+
+def _mapping(name: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{name} must be a dict, got {type(value).__name__}", field=name)
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything one run is started with, beyond the pipeline itself (typed, validated).
+
+    Built by ``Experiment.submit`` (Python), ``PublishedPipeline.submit`` and the
+    AML-compatible REST routes, and turned into the DAG-run conf in one place,
+    :meth:`conf`.
+
+    :param experiment_name: the experiment the run belongs to.
+    :param pipeline_parameters: parameter values by name (Python values, or REST strings).
+    :param continue_on_step_failure: ``None`` keeps the pipeline's default.
+    :param from_rest: values are REST ``ParameterAssignments`` strings, converted to the
+        parameter's type; names the pipeline does not declare are ignored (and named in
+        :attr:`ignored_parameters` of :meth:`resolve`), as the AML service does. From
+        Python an unknown name is an error, as v1's ``_validate_pipeline_params``.
+    """
+
+    experiment_name: str
+    pipeline_parameters: Mapping[str, Any] = field(default_factory=dict)
+    continue_on_step_failure: bool | None = None
+    regenerate_outputs: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+    parent_run_id: str | None = None
+    description: str | None = None
+    run_source: str = "SDK"
+    run_type: str = "SDK"
+    submitted_by: str | None = None
+    published_pipeline_id: str | None = None
+    pipeline_endpoint_id: str | None = None
+    from_rest: bool = False
+
+    def __post_init__(self) -> None:
+        check_experiment_name(self.experiment_name)
+        object.__setattr__(
+            self, "pipeline_parameters", _mapping("pipeline_parameters", self.pipeline_parameters)
+        )
+        object.__setattr__(
+            self, "tags", {str(k): str(v) for k, v in _mapping("tags", self.tags).items()}
+        )
+        _flag("continue_on_step_failure", self.continue_on_step_failure, optional=True)
+        _flag("regenerate_outputs", self.regenerate_outputs)
+        for name in ("description", "parent_run_id", "run_source", "run_type"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(
+                    f"{name} must be a string, got {type(value).__name__}", field=name
+                )
+
+    def with_changes(self, **changes: Any) -> RunOptions:
+        """A copy with fields replaced (validated again)."""
+        return replace(self, **changes)
+
+    # ---------------------------------------------------------- parameters
+    def resolve(self, spec: PipelineSpec) -> tuple[dict[str, Any], list[str]]:
+        """The JSON values of every parameter of ``spec`` for this run, and the names of
+        ignored REST assignments. Unknown names (from Python) and wrong types raise
+        :class:`ValidationError` naming the parameter."""
+        declared = {p.name: p for p in spec.parameters}
+        unknown = sorted(str(n) for n in self.pipeline_parameters if n not in declared)
+        if unknown and not self.from_rest:
+            raise ValidationError(
+                f"unknown pipeline parameter(s) {unknown}; this pipeline's parameters are "
+                f"{sorted(declared) or 'none'}",
+                field="pipeline_parameters",
+            )
+        values = {}
+        for name, param in declared.items():
+            if name not in self.pipeline_parameters:
+                values[name] = param.default
+                continue
+            value = self.pipeline_parameters[name]
+            if self.from_rest and isinstance(value, str) and param.type != "string":
+                value = _from_string(name, param.type, value)
+            values[name] = _coerce(name, param, value, spec)
+        return values, unknown
+
+    def conf(self, spec: PipelineSpec) -> dict[str, Any]:
+        """The DAG-run conf of a run of ``spec``: parameter values plus the AML options
+        under ``conf["azureml"]``."""
+        values, ignored = self.resolve(spec)
+        keep_going = self.continue_on_step_failure
+        options: dict[str, Any] = {
+            "experiment_name": self.experiment_name,
+            "continue_on_step_failure": spec.continue_on_step_failure
+            if keep_going is None
+            else keep_going,
+            "regenerate_outputs": self.regenerate_outputs,
+            "tags": dict(self.tags),
+            "parent_run_id": self.parent_run_id,
+            "description": self.description,
+            "run_source": self.run_source,
+            "run_type": self.run_type,
+        }
+        extras = {
+            "published_pipeline_id": self.published_pipeline_id,
+            "pipeline_endpoint_id": self.pipeline_endpoint_id,
+            "submitted_by": self.submitted_by,
+            "ignored_parameters": ignored or None,
+        }
+        options.update({k: v for k, v in extras.items() if v is not None})
+        return {**values, RESERVED_CONF_KEY: options}
+
+
+def _coerce(name: str, param: ParameterSpec, value: Any, spec: PipelineSpec) -> Any:
+    """``value`` as the JSON value of parameter ``param`` (raises naming the parameter)."""
+    where = f"pipeline_parameters.{name}"
+    if param.type == "datapath":
+        to_json = getattr(value, "_to_json", None)  # a DataPath
+        if callable(to_json):
+            value = to_json()
+        if not (
+            isinstance(value, dict)
+            and set(value) <= {"datastore", "path"}
+            and isinstance(value.get("path", ""), str)
+        ):
+            raise ValidationError(f"expected a DataPath, got {type(value).__name__}", field=where)
+        store = value.get("datastore") or spec.default_datastore
+        if store not in spec.datastores:
+            raise ValidationError(
+                f"DataPath on datastore {store!r}, which this pipeline does not use; use one "
+                f"of {sorted(spec.datastores)} (or give the PipelineParameter a default on "
+                f"{store!r})",
+                field=where,
+            )
+        return {"datastore": store, "path": safe_relative_path(value.get("path", ""), field=where)}
+    ok = {
+        "boolean": isinstance(value, bool),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value),
+        "string": isinstance(value, str),
+    }[param.type]
+    if not ok:
+        raise ValidationError(
+            f"expected a value of type {param.type}, got {value!r} ({type(value).__name__})",
+            field=where,
+        )
+    return float(value) if param.type == "number" else value
+
+
+_BOOLEAN_STRINGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _from_string(name: str, ptype: str, value: str) -> Any:
+    """A REST ``ParameterAssignments`` string as a value of the parameter's type."""
+    text = value.strip()
+    converted: Any = None
+    if ptype == "integer" and re.fullmatch(r"[+-]?\d+", text):
+        converted = int(text)
+    elif ptype == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        converted = number if math.isfinite(number) else None
+    elif ptype == "boolean":
+        converted = _BOOLEAN_STRINGS.get(text.lower())
+    elif ptype not in ("integer", "number", "boolean"):
+        return value
+    if converted is None:
+        raise ValidationError(
+            f"value {value!r} cannot be converted to {ptype}", field=f"ParameterAssignments.{name}"
+        )
+    return converted

@@ -216,6 +216,4 @@ class _ParentRun(Run):
 
 def get_run(experiment: Any, run_id: str, rehydrate: bool = True) -> Any:
     """Return the pipeline run ``run_id`` of ``experiment``."""
-    from airflow_aml.pipeline.core.run import PipelineRun
-
-    return PipelineRun(experiment, run_id)
+    return experiment.workspace._backend.pipeline_run(experiment, run_id)

@@ -10,6 +10,7 @@ created and migrated on first use.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
     from airflow_aml.core.compute import ComputeTarget
     from airflow_aml.core.datastore import Datastore
 
-__all__ = ["Workspace", "DEFAULT_HOME_ENV"]
+__all__ = ["Workspace", "DEFAULT_HOME_ENV", "BACKENDS"]
+
+#: How a workspace reaches Airflow, by mode: the backend class's dotted path. The
+#: object model imports no backend module; it builds the one its mode names.
+BACKENDS = {
+    "embedded": "airflow_aml.backends.embedded.EmbeddedBackend",
+    "deployed": "airflow_aml.backends.deployed.DeployedBackend",
+}
 
 DEFAULT_HOME_ENV = "AIRFLOW_AML_HOME"
 _CONFIG_DIRS = (".azureml", "aml_config", "")
@@ -180,9 +188,7 @@ class Workspace:
         (the port of the last ``airflow-aml ui --port``, default 8080)."""
         if self._api_url:
             return self._api_url
-        from airflow_aml.backends.airflow_home import ui_url
-
-        return ui_url(self.airflow_home)
+        return str(self._backend.api_url)
 
     @property
     def mode(self) -> str:
@@ -236,10 +242,9 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Any]:
         """Experiments that have been submitted to, by name."""
-        from airflow_aml.artifacts.registry import Registry
         from airflow_aml.core.experiment import Experiment
 
-        names = Registry(self.registry_location).experiment_names()
+        names = self._backend.experiment_names()
         return {n: Experiment(self, n, _skip_name_validation=True) for n in names}
 
     def get_default_datastore(self) -> Datastore:
@@ -282,9 +287,13 @@ class Workspace:
 
     def get_run(self, run_id: str) -> Any:
         """Return the pipeline run ``run_id`` from any experiment of this workspace."""
-        from airflow_aml.pipeline.core.run import PipelineRun
+        from airflow_aml.core.experiment import Experiment
 
-        return PipelineRun.get(self, run_id)
+        record = self._backend.run_record(run_id)
+        name = record.get("experiment_name") or record["dag_id"]
+        return self._backend.pipeline_run(
+            Experiment(self, name, _skip_name_validation=True), run_id
+        )
 
     def get_details(self) -> dict[str, Any]:
         """A dict describing the workspace."""
@@ -341,15 +350,11 @@ class Workspace:
 
     @property
     def _backend(self) -> Any:
+        """The backend of this workspace (built from :data:`BACKENDS`, by dotted path)."""
         if self._backend_obj is None:
-            if self.mode == "deployed":
-                from airflow_aml.backends.deployed import DeployedBackend
-
-                self._backend_obj = DeployedBackend(self, self.api_url)
-            else:
-                from airflow_aml.backends.embedded import EmbeddedBackend
-
-                self._backend_obj = EmbeddedBackend(self)
+            module, _, name = BACKENDS[self.mode].rpartition(".")
+            backend_class = getattr(importlib.import_module(module), name)
+            self._backend_obj = backend_class(self)
         return self._backend_obj
 
     def _to_runtime_config(self) -> dict[str, Any]:

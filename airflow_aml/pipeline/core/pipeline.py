@@ -12,11 +12,26 @@ from airflow_aml.pipeline.core.graph import Graph
 
 if TYPE_CHECKING:
     from airflow_aml.compiler.build import CompileResult
+    from airflow_aml.core.experiment import Experiment
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
     from airflow_aml.pipeline.core.run import PipelineRun
 
 __all__ = ["Pipeline"]
+
+_SUBMIT_KWARGS = {
+    "pipeline_parameters",
+    "pipeline_params",
+    "continue_on_step_failure",
+    "regenerate_outputs",
+    "parent_run_id",
+    "enable_email_notification",
+    "credential_passthrough",
+}
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _flatten(
@@ -122,10 +137,10 @@ class Pipeline:
         return self._seq_edges.get(step, [])
 
     def _compile(self, experiment_name: str = "pipeline") -> CompileResult:
-        from airflow_aml.compiler.build import compile_pipeline
-
+        """Compile through the workspace's backend (the model imports no compiler)."""
         self._steps_cache = None
-        return compile_pipeline(self, experiment_name)
+        result: CompileResult = self._workspace._backend.compile(self, experiment_name)
+        return result
 
     @property
     def graph(self) -> Graph:
@@ -169,6 +184,40 @@ class Pipeline:
             **kwargs,
         )
 
+    def _experiment_submit(
+        self, experiment: Experiment, tags: dict[str, str] | None = None, **kwargs: Any
+    ) -> PipelineRun:
+        """``Experiment.submit(pipeline, ...)``: validate, then hand the run to the backend."""
+        from airflow_aml.core.experiment import RunOptions
+
+        unknown = set(kwargs) - _SUBMIT_KWARGS
+        if unknown:
+            raise ValidationError(
+                f"unexpected argument(s) {sorted(unknown)} for a pipeline "
+                f"submit; expected some of {sorted(_SUBMIT_KWARGS)}",
+                field="submit",
+            )
+        params = kwargs.get("pipeline_parameters")
+        if kwargs.get("pipeline_params") is not None:
+            warnings.warn(
+                "pipeline_params is deprecated; use pipeline_parameters",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            params = {**kwargs["pipeline_params"], **(params or {})}
+        options = RunOptions(
+            experiment_name=experiment.name,
+            pipeline_parameters=params or {},
+            continue_on_step_failure=_default(kwargs.get("continue_on_step_failure"), False),
+            regenerate_outputs=_default(kwargs.get("regenerate_outputs"), False),
+            tags=tags or {},
+            parent_run_id=kwargs.get("parent_run_id"),
+        )
+        backend = self._workspace._backend
+        run_id = backend.run_pipeline(self, options)
+        run: PipelineRun = backend.pipeline_run(experiment, run_id)
+        return run
+
     def publish(
         self,
         name: str | None = None,
@@ -197,12 +246,10 @@ class Pipeline:
         Steps run from their live ``source_directory``. Raises
         :class:`PipelineValidationError` when the pipeline is invalid.
         """
-        from airflow_aml.compiler.render import render_dag
-
         result = self._compile(dag_id)
         if result.spec is None:
             raise PipelineValidationError(result.errors)
-        return render_dag(result.spec, **dag_kwargs)
+        return self._workspace._backend.render_dag(result.spec, **dag_kwargs)
 
     @staticmethod
     def load_yaml(

@@ -12,9 +12,14 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml.exceptions import UserErrorException, ValidationError
-from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline, aml_route_prefix
+from airflow_aml.pipeline.core.published_pipeline import (
+    PublishedPipeline,
+    aml_route_prefix,
+    check_submit_kwargs,
+)
 
 if TYPE_CHECKING:
+    from airflow_aml.core.experiment import Experiment
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.run import PipelineRun
 
@@ -282,6 +287,19 @@ class PipelineEndpoint:
             pipeline_parameters=pipeline_parameters,
             parent_run_id=parent_run_id,
             pipeline_version=pipeline_version,
+        )
+
+    def _experiment_submit(
+        self, experiment: Experiment, tags: dict[str, str] | None = None, **kwargs: Any
+    ) -> PipelineRun:
+        """``Experiment.submit(endpoint, ...)``: runs the version asked for (else the default)."""
+        check_submit_kwargs(kwargs, {"pipeline_parameters", "parent_run_id", "pipeline_version"})
+        return self._resolve(kwargs.get("pipeline_version"))._start(
+            experiment,
+            tags=tags,
+            pipeline_parameters=kwargs.get("pipeline_parameters"),
+            parent_run_id=kwargs.get("parent_run_id"),
+            pipeline_endpoint_id=self.id,
         )
 
     def _resolve(self, pipeline_version: str | None) -> PublishedPipeline:

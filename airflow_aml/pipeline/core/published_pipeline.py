@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_aml.exceptions import PipelineValidationError, UserErrorException, ValidationError
 
 if TYPE_CHECKING:
+    from airflow_aml.core.experiment import Experiment
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.pipeline import Pipeline
     from airflow_aml.pipeline.core.run import PipelineRun
     from airflow_aml.spec import PipelineSpec
 
-__all__ = ["PublishedPipeline", "aml_route_prefix"]
+__all__ = ["PublishedPipeline", "aml_route_prefix", "check_submit_kwargs"]
 
 KIND = "published"
 _SLUG = re.compile(r"[^A-Za-z0-9_]+")
@@ -38,6 +39,15 @@ def aml_route_prefix(workspace: Workspace) -> str:
         f"/resourceGroups/{workspace.resource_group}/providers/"
         f"Microsoft.MachineLearningServices/workspaces/{workspace.name}"
     )
+
+
+def check_submit_kwargs(kwargs: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(kwargs) - allowed
+    if unknown:
+        raise ValidationError(
+            f"unexpected argument(s) {sorted(unknown)}; expected some of {sorted(allowed)}",
+            field="submit",
+        )
 
 
 class PublishedPipeline:
@@ -211,39 +221,50 @@ class PublishedPipeline:
             continue_on_step_failure=continue_on_step_failure,
         )
 
-    def _trigger(
+    def _experiment_submit(
+        self, experiment: Experiment, tags: dict[str, str] | None = None, **kwargs: Any
+    ) -> PipelineRun:
+        """``Experiment.submit(published, ...)``."""
+        check_submit_kwargs(
+            kwargs, {"pipeline_parameters", "parent_run_id", "continue_on_step_failure"}
+        )
+        return self._start(
+            experiment,
+            tags=tags,
+            pipeline_parameters=kwargs.get("pipeline_parameters"),
+            parent_run_id=kwargs.get("parent_run_id"),
+            continue_on_step_failure=kwargs.get("continue_on_step_failure"),
+        )
+
+    def _start(
         self,
-        experiment_name: str,
-        values: dict[str, Any] | None,
+        experiment: Experiment,
         *,
-        tags: dict[str, str] | None = None,
-        parent_run_id: str | None = None,
+        tags: dict[str, str] | None,
+        pipeline_parameters: dict[str, Any] | None,
+        parent_run_id: str | None,
         continue_on_step_failure: bool | None = None,
-        description: str | None = None,
-        coerce_strings: bool = False,
-    ) -> str:
-        """Validate parameters and start a run; returns the run id."""
-        from airflow_aml.compiler.build import resolve_parameter_values
+        pipeline_endpoint_id: str | None = None,
+    ) -> PipelineRun:
+        """Start a run of this pipeline (refused while it is disabled)."""
+        from airflow_aml.core.experiment import RunOptions
 
         if self.status != "Active":
             raise UserErrorException(
                 f"published pipeline {self.id!r} ({self.name}) is disabled; enable() it first"
             )
-        spec = self._spec()
-        resolved = resolve_parameter_values(spec, values, coerce_strings=coerce_strings)
-        options = {
-            "continue_on_step_failure": self.continue_on_step_failure
-            if continue_on_step_failure is None
-            else bool(continue_on_step_failure),
-            "regenerate_outputs": False,
-            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
-            "parent_run_id": parent_run_id,
-            "published_pipeline_id": self.id,
-            "description": description,
-        }
-        return self._workspace._backend.trigger(
-            spec, resolved, options, experiment_name=experiment_name
+        options = RunOptions(
+            experiment_name=experiment.name,
+            pipeline_parameters=pipeline_parameters or {},
+            continue_on_step_failure=continue_on_step_failure,
+            tags=tags or {},
+            parent_run_id=parent_run_id,
+            published_pipeline_id=self.id,
+            pipeline_endpoint_id=pipeline_endpoint_id,
         )
+        backend = self._workspace._backend
+        run: PipelineRun = backend.pipeline_run(experiment, backend.start(self._spec(), options))
+        return run
 
     def _set_status(self, status: str) -> None:
         with self._workspace._backend.registry_store.update(KIND, self.id) as record:

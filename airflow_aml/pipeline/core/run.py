@@ -326,9 +326,7 @@ class PipelineRun:
         seen: dict[str, str] = {}
         if show_output:
             print(f"PipelineRunId: {self._run_id}")
-            from airflow_aml.backends.airflow_home import run_link_line
-
-            print(run_link_line(self.workspace, self._dag_id, self._run_id))
+            print(self._backend.run_link_line(self._dag_id, self._run_id))
         pauses = _poll_intervals()
         while True:
             status = self.get_status()

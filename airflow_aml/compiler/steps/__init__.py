@@ -1,0 +1,1 @@
+"""Spec builders, one module per step kind (see :mod:`airflow_aml.compiler.step_kinds`)."""
