@@ -96,6 +96,32 @@ def _port_in_use(port: int) -> bool:
     return False
 
 
+def _ui_port(args: argparse.Namespace, ws: Any) -> tuple[int, int]:
+    """The port to serve on, and a non-zero exit code when the UI cannot start there."""
+    from airflow_aml.backends import airflow_home as ah
+
+    home = ws.airflow_home
+    running = ah.serving_ui(home, accepting=False)
+    if running is not None:
+        print(
+            f"airflow-aml ui: the UI of {ws.home} is already served at {running['url']}/ "
+            f"(pid {running['pid']})",
+            file=sys.stderr,
+        )
+        return 0, 1
+    port = args.port if args.port is not None else ah.ui_port(home)
+    if not 0 < port < 65536:
+        print(f"airflow-aml ui: --port {port} is not a TCP port (1-65535)", file=sys.stderr)
+        return port, 2
+    if _port_in_use(port):
+        print(
+            f"airflow-aml ui: port {port} on 127.0.0.1 is in use; choose another with --port",
+            file=sys.stderr,
+        )
+        return port, 1
+    return port, 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """Migrate the home's DB if needed and run the api-server (UI + REST) on loopback.
 
@@ -108,24 +134,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ws = _workspace(args.home)
     home = ws.airflow_home
     home.mkdir(parents=True, exist_ok=True)
-    running = ah.serving_ui(home, accepting=False)
-    if running is not None:
-        print(
-            f"airflow-aml ui: the UI of {ws.home} is already served at {running['url']}/ "
-            f"(pid {running['pid']})",
-            file=sys.stderr,
-        )
-        return 1
-    port = args.port if args.port is not None else ah.ui_port(home)
-    if not 0 < port < 65536:
-        print(f"airflow-aml ui: --port {port} is not a TCP port (1-65535)", file=sys.stderr)
-        return 2
-    if _port_in_use(port):
-        print(
-            f"airflow-aml ui: port {port} on 127.0.0.1 is in use; choose another with --port",
-            file=sys.stderr,
-        )
-        return 1
+    port, refused = _ui_port(args, ws)
+    if refused:
+        return refused
     ah.set_ui_port(home, port)
     env = _env(ws)
     preexec = _die_with_parent()

@@ -66,52 +66,61 @@ class DigestCache:
             self._local.conn = conn
         return conn
 
+    def _known(self, conn: sqlite3.Connection | None, paths: list[str]) -> dict[str, tuple]:
+        """Cached (size, mtime_ns, inode, digest) of the files in ``paths``' key range."""
+        if conn is None or not paths:
+            return {}
+        try:
+            rows = conn.execute(
+                "SELECT path, size, mtime_ns, ino, digest FROM digests "
+                "WHERE path >= ? AND path <= ?",
+                (min(paths), max(paths)),
+            )
+            return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+        except sqlite3.Error:
+            return {}
+
+    @staticmethod
+    def _remember(conn: sqlite3.Connection | None, rows: list[tuple]) -> None:
+        """Store digests of files that did not change during the racy window."""
+        if conn is None:
+            return
+        try:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
     def digests(self, paths: Iterable[str], *, workers: int = 4) -> list[str]:
         """Digests of ``paths`` (absolute), reading only files whose stat changed."""
         paths = list(paths)
         stats = [os.stat(p) for p in paths]
-        known: dict[str, tuple[int, int, int, str]] = {}
         conn = self._conn()
-        if conn is not None and paths:
-            lo, hi = min(paths), max(paths)
-            try:
-                for row in conn.execute(
-                    "SELECT path, size, mtime_ns, ino, digest FROM digests "
-                    "WHERE path >= ? AND path <= ?",
-                    (lo, hi),
-                ):
-                    known[row[0]] = (row[1], row[2], row[3], row[4])
-            except sqlite3.Error:
-                known = {}
+        known = self._known(conn, paths)
         out: list[str | None] = []
         todo: list[int] = []
         for i, (p, st) in enumerate(zip(paths, stats, strict=True)):
             hit = known.get(p)
-            if hit is not None and hit[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
-                out.append(hit[3])
-            else:
-                out.append(None)
+            fresh = hit is not None and hit[:3] == (st.st_size, st.st_mtime_ns, st.st_ino)
+            out.append(hit[3] if fresh and hit is not None else None)
+            if not fresh:
                 todo.append(i)
         if todo:
             with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                for i, digest in zip(
-                    todo, pool.map(lambda j: hash_file(paths[j]), todo), strict=True
-                ):
+                hashed = pool.map(lambda j: hash_file(paths[j]), todo)
+                for i, digest in zip(todo, hashed, strict=True):
                     out[i] = digest
-            if conn is not None:
-                racy_after = (time.time() - _RACY_SECONDS) * 1e9
-                rows = [
+            racy_after = (time.time() - _RACY_SECONDS) * 1e9
+            self._remember(
+                conn,
+                [
                     (paths[i], stats[i].st_size, stats[i].st_mtime_ns, stats[i].st_ino, out[i])
                     for i in todo
                     if stats[i].st_mtime_ns < racy_after
-                ]
-                try:
-                    conn.execute("BEGIN")
-                    conn.executemany("INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?)", rows)
-                    conn.execute("COMMIT")
-                except sqlite3.Error:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                ],
+            )
         return [d for d in out if d is not None]
 
 

@@ -69,19 +69,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def explain_miss(
-    previous: dict[str, Any] | None,
-    current: dict[str, Any],
-    *,
-    source_diff: list[str] | None = None,
-) -> list[str]:
-    """Why ``current`` differs from ``previous``, one phrase per changed component."""
-    if previous is None:
-        return [REASON_NEW]
-    reasons: list[str] = []
+def _code_reasons(previous: dict[str, Any], current: dict[str, Any], diff: list[str]) -> list[str]:
+    reasons = []
     if previous.get("source") != current.get("source"):
-        files = ", ".join(source_diff or []) or "files changed"
-        reasons.append(f"source snapshot changed: {files}")
+        reasons.append(f"source snapshot changed: {', '.join(diff) or 'files changed'}")
     if previous.get("script") != current.get("script"):
         reasons.append(f"script changed: {previous.get('script')} → {current.get('script')}")
     if previous.get("step") != current.get("step"):
@@ -90,6 +81,11 @@ def explain_miss(
         reasons.extend(_argument_reasons(_literal_args(previous), _literal_args(current)))
     if previous.get("params") != current.get("params"):
         reasons.append("params changed")
+    return reasons
+
+
+def _value_reasons(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    reasons = []
     old_p, new_p = previous.get("parameters", {}), current.get("parameters", {})
     for name in sorted(set(old_p) | set(new_p)):
         if old_p.get(name) != new_p.get(name):
@@ -100,16 +96,38 @@ def explain_miss(
     for name in sorted(set(old_i) | set(new_i)):
         if old_i.get(name) != new_i.get(name):
             reasons.append(_input_reason(name, old_i.get(name), new_i.get(name)))
+    return reasons
+
+
+def _setting_reasons(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    reasons = []
     if previous.get("environment") != current.get("environment"):
         reasons.append(
             f"environment changed: {_short(previous.get('environment'))} → "
             f"{_short(current.get('environment'))}"
         )
-    for key in ("runconfig", "compute"):
-        if previous.get(key) != current.get(key):
-            reasons.append(f"{key} changed")
+    reasons += [
+        f"{k} changed" for k in ("runconfig", "compute") if previous.get(k) != current.get(k)
+    ]
     if previous.get("outputs") != current.get("outputs"):
         reasons.append("output port settings changed")
+    return reasons
+
+
+def explain_miss(
+    previous: dict[str, Any] | None,
+    current: dict[str, Any],
+    *,
+    source_diff: list[str] | None = None,
+) -> list[str]:
+    """Why ``current`` differs from ``previous``, one phrase per changed component."""
+    if previous is None:
+        return [REASON_NEW]
+    reasons = (
+        _code_reasons(previous, current, source_diff or [])
+        + _value_reasons(previous, current)
+        + _setting_reasons(previous, current)
+    )
     return reasons or ["fingerprint changed"]
 
 

@@ -35,104 +35,125 @@ def is_datapath_tuple(value: Any) -> bool:
     return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], PipelineParameter)
 
 
+def _datapath_input(
+    ctx: CompileContext, name: str | None, inp: tuple[Any, Any]
+) -> InputSpec | None:
+    """v1's ``(PipelineParameter(DataPath), DataPathComputeBinding)`` input."""
+    param, binding = inp
+    if not isinstance(param.default_value, DataPath):
+        ctx.error(
+            f"input parameter {param.name!r} must have a DataPath default",
+            step=name,
+            field_name="inputs",
+        )
+        return None
+    if not isinstance(binding, DataPathComputeBinding):
+        ctx.error(
+            f"input parameter {param.name!r} must be bound with a "
+            f"DataPathComputeBinding, got {type(binding).__name__}",
+            step=name,
+            field_name="inputs",
+        )
+        return None
+    if binding.mode not in ("mount", "download"):
+        ctx.error(
+            f"DataPathComputeBinding mode {binding.mode!r} of {param.name!r} is not "
+            "supported: use 'mount' or 'download'",
+            step=name,
+            field_name="inputs",
+        )
+        return None
+    pname = ctx.register_param(param, str(name))
+    return InputSpec(
+        name=param.name,
+        kind="datapath_param",
+        mode=binding.mode,
+        param=pname,
+        path_on_compute=binding.path_on_compute,
+        overwrite=bool(binding.overwrite),
+    )
+
+
+def _pipeline_data_input(
+    ctx: CompileContext, step: PipelineStep, inp: InputPortBinding, data: PipelineData
+) -> InputSpec | None:
+    """An upstream step's ``PipelineData`` (mount or download)."""
+    name = step.name
+    producer = data.producer
+    if producer is None or producer not in ctx.pipeline._all_steps_set():
+        ctx.error(
+            f"input {inp.name!r} consumes PipelineData {data.name!r}, which "
+            "no step of the pipeline produces (list it in a step's outputs)",
+            step=name,
+            field_name="inputs",
+        )
+        return None
+    if producer is step:
+        ctx.error(
+            f"PipelineData {data.name!r} is both an input and an output",
+            step=name,
+            field_name="inputs",
+        )
+        return None
+    return InputSpec(
+        name=inp.name,
+        kind="pipeline_data",
+        mode=inp.bind_mode,
+        producer=producer.name,
+        output=data.output_name,
+        path_on_compute=inp.path_on_compute,
+        overwrite=bool(inp.overwrite),
+    )
+
+
+def _data_reference_input(
+    ctx: CompileContext, name: str | None, inp: DataReference
+) -> InputSpec | None:
+    """A ``DataReference`` to a datastore path."""
+    store = ctx.datastore_name(inp.datastore, str(name), "inputs")
+    if store is None:
+        return None
+    if inp.mode == "upload":
+        ctx.error(
+            f"data reference {inp.data_reference_name!r} is in upload mode; use it as an output",
+            step=name,
+            field_name="inputs",
+        )
+        return None
+    return InputSpec(
+        name=inp.data_reference_name,
+        kind="data_reference",
+        mode=inp.mode,
+        datastore=store,
+        path=inp.path_on_datastore or "",
+        path_on_compute=inp.path_on_compute,
+        overwrite=bool(inp.overwrite),
+    )
+
+
 def input_spec(
     ctx: CompileContext, step: PipelineStep, inp: Any, edges_ok: bool
 ) -> InputSpec | None:
+    """The spec of one of ``step``'s inputs (None when invalid; reported to ``ctx``)."""
     name = step.name
     if is_datapath_tuple(inp):
-        param, binding = inp
-        if not isinstance(param.default_value, DataPath):
-            ctx.error(
-                f"input parameter {param.name!r} must have a DataPath default",
-                step=name,
-                field_name="inputs",
-            )
-            return None
-        if not isinstance(binding, DataPathComputeBinding):
-            ctx.error(
-                f"input parameter {param.name!r} must be bound with a "
-                f"DataPathComputeBinding, got {type(binding).__name__}",
-                step=name,
-                field_name="inputs",
-            )
-            return None
-        if binding.mode not in ("mount", "download"):
-            ctx.error(
-                f"DataPathComputeBinding mode {binding.mode!r} of {param.name!r} is not "
-                "supported: use 'mount' or 'download'",
-                step=name,
-                field_name="inputs",
-            )
-            return None
-        pname = ctx.register_param(param, str(name))
-        return InputSpec(
-            name=param.name,
-            kind="datapath_param",
-            mode=binding.mode,
-            param=pname,
-            path_on_compute=binding.path_on_compute,
-            overwrite=bool(binding.overwrite),
-        )
+        return _datapath_input(ctx, name, inp)
     if isinstance(inp, PipelineData):
         inp = inp.as_mount()
     if isinstance(inp, InputPortBinding):
         data = inp.bind_object
         if isinstance(data, PipelineData):
-            producer = data.producer
-            if producer is None or producer not in ctx.pipeline._all_steps_set():
-                ctx.error(
-                    f"input {inp.name!r} consumes PipelineData {data.name!r}, which "
-                    "no step of the pipeline produces (list it in a step's outputs)",
-                    step=name,
-                    field_name="inputs",
-                )
-                return None
-            if producer is step:
-                ctx.error(
-                    f"PipelineData {data.name!r} is both an input and an output",
-                    step=name,
-                    field_name="inputs",
-                )
-                return None
-            return InputSpec(
-                name=inp.name,
-                kind="pipeline_data",
-                mode=inp.bind_mode,
-                producer=producer.name,
-                output=data.output_name,
-                path_on_compute=inp.path_on_compute,
-                overwrite=bool(inp.overwrite),
-            )
-        if isinstance(data, DataReference):
-            inp = data
-        else:
+            return _pipeline_data_input(ctx, step, inp, data)
+        if not isinstance(data, DataReference):
             ctx.error(
                 f"unsupported input binding to {type(data).__name__}",
                 step=name,
                 field_name="inputs",
             )
             return None
+        inp = data
     if isinstance(inp, DataReference):
-        store = ctx.datastore_name(inp.datastore, str(name), "inputs")
-        if store is None:
-            return None
-        if inp.mode == "upload":
-            ctx.error(
-                f"data reference {inp.data_reference_name!r} is in upload mode; "
-                "use it as an output",
-                step=name,
-                field_name="inputs",
-            )
-            return None
-        return InputSpec(
-            name=inp.data_reference_name,
-            kind="data_reference",
-            mode=inp.mode,
-            datastore=store,
-            path=inp.path_on_datastore or "",
-            path_on_compute=inp.path_on_compute,
-            overwrite=bool(inp.overwrite),
-        )
+        return _data_reference_input(ctx, name, inp)
     ctx.error(
         f"unsupported input of type {type(inp).__name__}: use PipelineData, an "
         "input binding, a DataReference or (PipelineParameter, "
