@@ -169,10 +169,11 @@ class PipelineSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PipelineSpec:
-        """Rebuild a spec from :meth:`to_json` output; rejects unknown versions."""
-        version = data.get("spec_version")
-        if version != SPEC_VERSION:
-            raise ValueError(f"unsupported spec_version {version!r} (expected {SPEC_VERSION})")
+        """Rebuild a spec from :meth:`to_json` output, checking it against the spec schema
+        (:mod:`airflow_aml.spec_schema`: a corrupt or foreign spec raises ``SpecError``)."""
+        from airflow_aml.spec_schema import validate_spec
+
+        data = validate_spec(data, SPEC_VERSION)
         steps = tuple(StepSpec.from_json(s) for s in data["steps"])
         params = tuple(ParameterSpec(**p) for p in data.get("parameters", ()))
         rest = {k: v for k, v in data.items() if k not in ("steps", "parameters")}
@@ -180,5 +181,11 @@ class PipelineSpec:
 
     @classmethod
     def loads(cls, text: str) -> PipelineSpec:
-        """Parse :meth:`dumps` output."""
-        return cls.from_json(json.loads(text))
+        """Parse :meth:`dumps` output (a spec that is not JSON raises ``SpecError``)."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            from airflow_aml.spec_schema import SpecError
+
+            raise SpecError(f"a pipeline spec must be JSON: {exc}") from None
+        return cls.from_json(data)

@@ -14,6 +14,7 @@ from airflow_aml.pipeline.core import Pipeline, PipelineData, PipelineParameter,
 from airflow_aml.pipeline.core.graph import Edge
 from airflow_aml.pipeline.steps import PythonScriptStep
 from airflow_aml.spec import SPEC_VERSION, PipelineSpec
+from airflow_aml.spec_schema import SpecError
 
 
 @pytest.fixture
@@ -145,6 +146,33 @@ def test_spec_round_trip_with_datapath_and_data_reference(fresh_ws, src):
     assert param.value == {"datastore": "workspaceblobstore", "path": "raw/2024"}
 
 
+@pytest.mark.parametrize(
+    ("corrupt", "where"),
+    [
+        (lambda d: d["steps"][0].update(kind="DatabricksStep"), "unknown step kind"),
+        (lambda d: d["steps"][0].update(allow_reuse="yes"), "steps.0.PythonScriptStep.allow_reuse"),
+        (lambda d: d["steps"][0].update(arguments=[{"shell": "rm"}]), "malformed argument"),
+        (
+            lambda d: d["steps"][0]["inputs"].append({"name": "x"}),
+            "steps.0.PythonScriptStep.inputs",
+        ),
+        (lambda d: d.update(parameters=[{"name": "p", "type": "object", "default": 1}]), "type"),
+        (lambda d: d.update(surprise=1), "surprise"),
+        (lambda d: d.pop("steps"), "steps"),
+    ],
+)
+def test_a_corrupt_spec_is_refused_naming_the_field(spec, corrupt, where):
+    data = json.loads(spec.dumps())  # as stored
+    corrupt(data)
+    with pytest.raises(SpecError, match=where.replace(".", r"\.")):
+        PipelineSpec.from_json(data)
+
+
+def test_a_spec_that_is_not_json_is_a_spec_error():
+    with pytest.raises(SpecError, match="must be JSON"):
+        PipelineSpec.loads('{"dag_id": ')
+
+
 @pytest.mark.parametrize("version", [None, 0, SPEC_VERSION + 1, "1"])
 def test_wrong_spec_version_rejected(spec, version):
     data = spec.to_json()
@@ -152,9 +180,9 @@ def test_wrong_spec_version_rejected(spec, version):
         del data["spec_version"]
     else:
         data["spec_version"] = version
-    with pytest.raises(ValueError, match="spec_version"):
+    with pytest.raises(SpecError, match="spec_version"):
         PipelineSpec.from_json(data)
-    with pytest.raises(ValueError, match="spec_version"):
+    with pytest.raises(SpecError, match="spec_version"):
         PipelineSpec.loads(json.dumps(data))
 
 
