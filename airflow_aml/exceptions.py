@@ -2,7 +2,49 @@
 
 Every error the library raises on purpose derives from :class:`AmlError`.
 Names follow SDK v1 (``azureml.exceptions``) where v1 had one, so ported
-``except`` clauses keep working.
+``except`` clauses keep working. Bad user input is a :class:`UserErrorException`
+whose message names what is wrong (validation errors also the step and the
+field); nothing the user did wrong reaches them as a bare ``ValueError`` /
+``KeyError`` traceback or an HTTP 500.
+
+The whole tree: every exception class of the package (a class under two parents
+appears under both; one defined elsewhere names its module).
+``tests/test_exceptions.py`` checks this drawing against the classes::
+
+    AmlError                            root; v1 alias AzureMLException
+    ├── UserErrorException              bad user input
+    │   ├── ValidationError             one problem: .step, .field, .reason
+    │   ├── PipelineValidationError     every problem of a pipeline: .errors
+    │   ├── DatastoreException          missing file, refused overwrite, unknown datastore
+    │   ├── DatasetException            datasets (planned)
+    │   ├── NotSupportedError           a v1 call not supported; names the alternative
+    │   ├── RecordNotFound              no published pipeline / endpoint with that id
+    │   ├── ApiError                    an AML REST route's answer: .status, .reason
+    │   ├── SpecError                   in airflow_aml.spec_schema: a stored spec is invalid
+    │   └── AuthenticationException     credentials missing or refused
+    ├── WorkspaceException              a workspace cannot be found or loaded
+    │   └── AuthenticationException     (the same class: also a UserErrorException)
+    ├── ComputeTargetException          a compute target is missing or unusable
+    ├── ExperimentExecutionException    a run cannot be submitted, started or read back
+    │   ├── RunNotFound                 no run with that id
+    │   └── AirflowApiError             in airflow_aml.backends.deployed: Airflow refused a call
+    ├── ActivityFailedException         a run ended failed: .run_id, .status
+    │   ├── StepRunFailed               seen by the client: .step_name, .stderr_tail
+    │   └── StepFailed                  inside the step's task: .stderr_tail
+    ├── AzureMLAggregatedException      v1 names kept to be caught ...
+    ├── DatasetTimestampMissingError
+    ├── DiscoveryUrlNotFoundException
+    ├── ModelNotFoundException
+    ├── ModelPathNotFoundException
+    ├── ParallelRunException
+    ├── ProjectSystemException
+    ├── RunConfigurationException
+    ├── RunEnvironmentException
+    ├── ServiceException
+    ├── SnapshotException
+    ├── TrainingException
+    ├── WebserviceException
+    └── WorkspacePrivateEndpointException
 """
 
 from __future__ import annotations
@@ -20,6 +62,9 @@ __all__ = [
     "StepRunFailed",
     "RunNotFound",
     "NotSupportedError",
+    "RecordNotFound",
+    "ApiError",
+    "StepFailed",
     "AzureMLException",
     "AuthenticationException",
     "AzureMLAggregatedException",
@@ -107,12 +152,39 @@ class StepRunFailed(ActivityFailedException):
         super().__init__(message, run_id=run_id, status="Failed")
 
 
+class StepFailed(ActivityFailedException):
+    """A step's own work failed inside its Airflow task (non-zero exit, missing script or
+    input, canceled); carries the tail of its stderr. Raised by the step operators
+    (``airflow_aml.operators``); the client sees the failure as :class:`StepRunFailed`."""
+
+    def __init__(self, message: str, stderr_tail: str = ""):
+        self.stderr_tail = stderr_tail
+        super().__init__(
+            message + (f"\n--- stderr (last lines) ---\n{stderr_tail}" if stderr_tail else ""),
+            status="Failed",
+        )
+
+
 class RunNotFound(ExperimentExecutionException):
     """No run with the given id exists in the experiment/workspace."""
 
 
 class NotSupportedError(UserErrorException):
     """A v1 call that airflow-aml does not support; the message names the alternative."""
+
+
+class RecordNotFound(UserErrorException):
+    """No published pipeline or pipeline endpoint with the given id in the workspace registry."""
+
+
+class ApiError(UserErrorException):
+    """Why an AML-compatible REST route refuses a request: an HTTP ``status`` (4xx, never
+    a 500) and a ``reason``; the plugin's app answers with them as JSON."""
+
+    def __init__(self, status: int, reason: str):
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
 
 
 # ----------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 ``scripts/bootstrap.sh`` installs the pinned Azurite (``tools/azurite``);
 :func:`start_azurite` runs its blob service alone, on 127.0.0.1 and a free port,
 in its own process group, keeping its data and log under a given directory.
+``AIRFLOW_AML_AZURITE_BIN`` names another ``azurite-blob`` executable (e.g. a
+path that does not exist, to check that the unit tier needs no Azurite).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-AZURITE_BLOB = REPO / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_BLOB = Path(
+    os.environ.get("AIRFLOW_AML_AZURITE_BIN")
+    or REPO / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+)
 
 HOST = "127.0.0.1"
 ACCOUNT = "devstoreaccount1"

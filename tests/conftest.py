@@ -173,6 +173,23 @@ def ui_server(ws, tmp_path_factory) -> Iterator[UiServer]:
 # Azurite: a real Azure Blob emulator (tests/azurite.py), installed by scripts/bootstrap.sh.
 from tests.azurite import AzuriteBlob, start_azurite  # noqa: E402
 
+#: Fixtures that start or use Azurite (``deployed_airflow``: tests/deployed/conftest.py).
+AZURITE_FIXTURES = frozenset({"azurite_blob", "blob_container", "deployed_airflow"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses an Azurite fixture belongs to the ``azurite`` tier.
+
+    ``fixturenames`` holds the fixtures a test needs, directly or through other
+    fixtures. A fixture that asks for Azurite only for some of its params (through
+    ``request.getfixturevalue``) marks those params itself:
+    ``pytest.param("blob", marks=pytest.mark.azurite)``; :func:`blob_container`
+    fails a test that reaches Azurite without the marker.
+    """
+    for item in items:
+        if AZURITE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.azurite)
+
 
 @pytest.fixture(scope="session")
 def azurite_blob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteBlob]:
@@ -185,7 +202,9 @@ def azurite_blob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteBl
 
 
 @pytest.fixture
-def blob_container(azurite_blob: AzuriteBlob, monkeypatch: pytest.MonkeyPatch) -> str:
+def blob_container(
+    azurite_blob: AzuriteBlob, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> str:
     """A fresh, empty container in the session's Azurite; returns its name.
 
     Also sets the Airflow connection ``aml_blob`` (env ``AIRFLOW_CONN_AML_BLOB``)
@@ -193,6 +212,12 @@ def blob_container(azurite_blob: AzuriteBlob, monkeypatch: pytest.MonkeyPatch) -
     """
     import uuid
 
+    if request.node.get_closest_marker("azurite") is None:
+        pytest.fail(
+            f"{request.node.nodeid} uses Azurite but is not marked 'azurite' (the unit tier "
+            '-m "not e2e and not deployed and not azurite" would need Node.js): give its '
+            "param pytest.param(..., marks=pytest.mark.azurite)"
+        )
     name = f"t-{uuid.uuid4().hex[:12]}"
     azurite_blob.create_container(name)
     monkeypatch.setenv("AIRFLOW_CONN_AML_BLOB", azurite_blob.conn_json())

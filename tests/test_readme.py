@@ -665,7 +665,7 @@ def _compose_up(block: Block, request: pytest.FixtureRequest) -> None:
     assert "_AIRFLOW_WWW_USER_PASSWORD:-airflow" in compose
 
 
-@handler("blob-datastore", lang="python")
+@handler("blob-datastore", lang="python", marks=[pytest.mark.azurite])
 def _blob_datastore(block: Block, request: pytest.FixtureRequest) -> None:
     """Registers and uploads to a blob datastore on Azurite, as written."""
     from airflow_aml.core import Workspace

@@ -17,22 +17,13 @@ from typing import Any
 from airflow_aml._names import check_experiment_name, safe_relative_path
 from airflow_aml.artifacts.registry import Registry
 from airflow_aml.compiler.build import resolve_parameter_values
-from airflow_aml.exceptions import ValidationError
+from airflow_aml.exceptions import ApiError, ValidationError
 from airflow_aml.pipeline.core.status import pipeline_status
 from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec
 
 __all__ = ["ApiError", "registry", "resolve_published", "resolve_endpoint", "submit", "run_record"]
 
 _ID = re.compile(r"^[0-9a-fA-F-]{36}$")
-
-
-class ApiError(Exception):
-    """An HTTP error with a reason (never a 500)."""
-
-    def __init__(self, status: int, reason: str):
-        self.status = status
-        self.reason = reason
-        super().__init__(reason)
 
 
 def registry() -> Registry:

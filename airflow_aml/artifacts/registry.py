@@ -34,7 +34,7 @@ import xxhash
 from airflow_aml._files import atomic_write_text, cache_root
 from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
-from airflow_aml.exceptions import RunNotFound, UserErrorException
+from airflow_aml.exceptions import RecordNotFound, RunNotFound, UserErrorException
 from airflow_aml.spec import PipelineSpec
 from airflow_aml.storage.base import ObjectStore
 from airflow_aml.storage.location import open_location
@@ -237,13 +237,18 @@ class Registry:
 
     @contextlib.contextmanager
     def update(self, kind: str, record_id: str) -> Iterator[dict[str, Any]]:
-        """Edit a record under its lock."""
+        """Edit a record under its lock (:class:`RecordNotFound` if there is none)."""
         if not _safe_id(record_id):
-            raise KeyError(record_id)
+            raise RecordNotFound(_no_record(kind, record_id, self.url))
         with self.store.update_json(f"{kind}/{record_id}.json") as data:
             if not data:
-                raise KeyError(record_id)
+                raise RecordNotFound(_no_record(kind, record_id, self.url))
             yield data
+
+
+def _no_record(kind: str, record_id: str, url: str) -> str:
+    what = {"published": "published pipeline", "endpoints": "pipeline endpoint"}.get(kind, kind)
+    return f"no {what} {record_id!r} in the workspace registry {url}"
 
 
 def _spec_name(key: str) -> str:

@@ -27,6 +27,7 @@ from unittest import mock
 
 from airflow_aml._files import atomic_write_text
 from airflow_aml.backends.runner_pool import IDLE_SECONDS, RunnerPool
+from airflow_aml.exceptions import ExperimentExecutionException
 from airflow_aml.runtime import cancel
 
 __all__ = ["run_pipeline", "serve", "main"]
@@ -109,7 +110,7 @@ def run_job(run_file: Path) -> None:
             try:
                 record = json.loads(run_file.read_text(encoding="utf-8"))
                 if Path(f"{base}.canceled").exists():
-                    raise RuntimeError("the run was canceled before it started")
+                    raise ExperimentExecutionException("the run was canceled before it started")
                 state = run_pipeline(
                     PipelineSpec.from_json(record["spec"]), record["run_id"], record["conf"]
                 )

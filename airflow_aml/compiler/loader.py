@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_aml.compiler.render import render_dag
+from airflow_aml.exceptions import DatastoreException
 from airflow_aml.spec import PipelineSpec
 
 __all__ = ["dags_from_registry", "registry_path", "registry_location", "REGISTRY_DAG_ID"]
@@ -96,7 +97,7 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
     for name, text in Registry(location).spec_texts():
         try:
             if text is None:
-                raise OSError(f"spec {name}.json cannot be read from {location}")
+                raise DatastoreException(f"spec {name}.json cannot be read from {location}")
             spec = PipelineSpec.loads(text)
             dag = render_dag(spec, embedded=embedded)
         except Exception as exc:  # one bad spec must not hide the others

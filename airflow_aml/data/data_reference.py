@@ -37,6 +37,11 @@ class DataReference:
         path_on_compute: str | None = None,
         overwrite: bool = False,
     ):
+        if not isinstance(getattr(datastore, "name", None), str):
+            raise ValidationError(
+                f"a DataReference needs a datastore, got {datastore!r}",
+                field="DataReference.datastore",
+            )
         if mode not in _MODES:
             raise ValidationError(
                 f"mode must be one of {_MODES}, got {mode!r}", field="DataReference.mode"

@@ -33,6 +33,7 @@ from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.compiler.assets import output_asset
+from airflow_aml.exceptions import StepFailed
 from airflow_aml.operators.common import (
     REUSE_XCOM_KEY,
     ensure_run_not_failed,
@@ -48,16 +49,6 @@ from airflow_aml.runtime.record import PROPERTIES, REUSE, STATUS, RecordWriter
 from airflow_aml.spec import InputSpec, StepSpec
 
 __all__ = ["AmlStepOperator", "StepContext", "StepFailed"]
-
-
-class StepFailed(Exception):
-    """A step's own work failed (non-zero exit, ...); carries the stderr tail."""
-
-    def __init__(self, message: str, stderr_tail: str = ""):
-        self.stderr_tail = stderr_tail
-        super().__init__(
-            message + (f"\n--- stderr (last lines) ---\n{stderr_tail}" if stderr_tail else "")
-        )
 
 
 class _Heartbeat:

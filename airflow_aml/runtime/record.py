@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from airflow_aml._names import safe_relative_path
+from airflow_aml.exceptions import ValidationError
 
 __all__ = [
     "RecordWriter",
@@ -75,7 +76,9 @@ class RecordWriter:
     ) -> None:
         """Record one metric value of ``kind`` scalar/list/row/table/image."""
         if not isinstance(name, str) or not name:
-            raise ValueError("metric name must be a non-empty string")
+            raise ValidationError(
+                f"a metric name must be a non-empty string, got {name!r}", field="name"
+            )
         self._append(
             PARENT_METRICS if self.parent else METRICS,
             {
@@ -99,7 +102,12 @@ class RecordWriter:
         """Store a file under ``name`` in the record."""
         rel = safe_relative_path(name, field="name")
         if not rel:
-            raise ValueError("upload_file needs a name")
+            raise ValidationError(f"upload_file needs a file name, got {name!r}", field="name")
+        if not hasattr(source, "read") and not os.path.isfile(source):
+            raise ValidationError(
+                f"{os.fspath(source)!r} is not a file (stored as {name!r})",
+                field="path_or_stream",
+            )
         dest = self.folder / FILES / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         if hasattr(source, "read"):

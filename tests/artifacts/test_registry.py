@@ -12,10 +12,10 @@ import pytest
 from airflow_aml.artifacts.registry import Registry
 from airflow_aml.artifacts.snapshot import frozen_manifest, local_source, take_snapshot
 from airflow_aml.compiler.loader import dags_from_registry
-from airflow_aml.exceptions import RunNotFound
+from airflow_aml.exceptions import RecordNotFound, RunNotFound
 
 
-@pytest.fixture(params=["folder", "blob"])
+@pytest.fixture(params=["folder", pytest.param("blob", marks=pytest.mark.azurite)])
 def registry(request, tmp_path) -> Registry:
     if request.param == "folder":
         return Registry(tmp_path / "registry")
@@ -80,7 +80,15 @@ def test_specs_runs_and_records(registry, spec):
         record["status"] = "Disabled"
     assert registry.get("published", "p1")["status"] == "Disabled"
     assert [r["id"] for r in registry.all("published")] == ["p1"]
-    with pytest.raises(KeyError), registry.update("published", "missing"):
+    with (
+        pytest.raises(RecordNotFound, match="no published pipeline 'missing' in the workspace"),
+        registry.update("published", "missing"),
+    ):
+        pass
+    with (
+        pytest.raises(RecordNotFound, match=r"no pipeline endpoint '\.\./p1'"),
+        registry.update("endpoints", "../p1"),
+    ):
         pass
     assert registry.get("published", "missing") is None
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from airflow_aml.artifacts.snapshot import manifest_path, materialise, take_snapshot
+from airflow_aml.exceptions import UserErrorException
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -196,38 +197,31 @@ def test_materialise_after_source_edit_does_not_store_other_content(src, tmp_pat
     snap = take_snapshot(src)
     (src / "train.py").write_text("print('EDITED after snapshot')\n", encoding="utf-8")
     store = tmp_path / "snapshots"
-    try:
-        target = materialise(snap, store)
-    except Exception:
-        # Refusing (the source no longer matches the snapshot) is acceptable.
-        assert not (store / snap.digest).exists()
-        return
-    # Otherwise the stored copy must be the snapshotted content.
-    assert take_snapshot(target).digest == snap.digest
+    # The source no longer matches the snapshot: refused, naming the file, nothing stored.
+    with pytest.raises(
+        UserErrorException,
+        match=r"train\.py changed while the pipeline was being submitted; submit again",
+    ):
+        materialise(snap, store)
+    assert not (store / snap.digest).exists()
+    assert not (store / f".{snap.digest}.tmp").exists()
+    assert not manifest_path(store / snap.digest).exists()
 
 
 # ------------------------------------------------------------------- symlinks
 def test_dangling_symlink_is_not_a_bare_traceback(src):
-    from airflow_aml.exceptions import AmlError
-
+    # An editor's lock link points nowhere: it has no content and is left out.
     os.symlink("user@host.12345:1700000000", src / ".#train.py")
-    try:
-        snap = take_snapshot(src)
-    except AmlError:
-        return  # a clear error naming the link is acceptable
+    snap = take_snapshot(src)
     assert ".#train.py" not in snap.files
     assert "train.py" in snap.files
 
 
 def test_symlinked_folder_is_part_of_the_snapshot(src, tmp_path):
-    from airflow_aml.exceptions import AmlError
-
+    # A symlinked folder is followed: its files are part of the snapshot.
     shared = _write(tmp_path / "shared", {"lib.py": "X = 1\n"})
     os.symlink(shared, src / "shared")
-    try:
-        before = take_snapshot(src)
-    except AmlError:
-        return  # refusing symlinked folders with a clear error is acceptable
+    before = take_snapshot(src)
     assert "shared/lib.py" in before.files
     (shared / "lib.py").write_text("X = 2\n", encoding="utf-8")
     assert take_snapshot(src).digest != before.digest

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from airflow_aml.core import Experiment, RunConfiguration
+from airflow_aml.exceptions import ValidationError, WorkspaceException
 from airflow_aml.pipeline.core import Pipeline, PipelineData, PipelineRun
 from airflow_aml.pipeline.steps import PythonScriptStep
 
@@ -187,7 +188,7 @@ def test_datapath_tuple_problems_are_reported_by_validate(ws, make_source):
         ({"datastore": store.name, "path": "../etc"}, "must not contain '..'"),
         ("a string", "expected a DataPath"),
     ):
-        with pytest.raises(Exception, match=reason):
+        with pytest.raises(ValidationError, match=reason):
             exp.submit(pipeline, pipeline_parameters={"input_datapath": value})
 
 
@@ -200,7 +201,7 @@ def test_workspace_setting_turns_the_step_shim_off(tmp_path):
     ws_off = Workspace.from_config(path=str(tmp_path))
     assert ws_off._to_runtime_config()["azureml_shim"] is False
     config.write_text(json.dumps({"home": str(tmp_path / "home"), "azureml_shim": "no"}))
-    with pytest.raises(Exception, match="'azureml_shim' must be true or false"):
+    with pytest.raises(WorkspaceException, match="'azureml_shim' must be true or false"):
         Workspace.from_config(path=str(tmp_path))
 
 

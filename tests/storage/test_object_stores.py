@@ -15,7 +15,7 @@ from airflow_aml.storage.blob import BlobStore
 from airflow_aml.storage.folder import FolderStore
 
 
-@pytest.fixture(params=["folder", "blob"])
+@pytest.fixture(params=["folder", pytest.param("blob", marks=pytest.mark.azurite)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "folder":
         return FolderStore(tmp_path / "s")

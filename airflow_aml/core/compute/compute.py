@@ -200,7 +200,11 @@ class ComputeTarget:
 
     def delete(self) -> None:
         """Remove this compute target from the workspace."""
-        assert self.workspace is not None
+        if self.workspace is None:
+            raise ComputeTargetException(
+                f"compute target {self.name!r} belongs to no workspace; "
+                "get it with ComputeTarget(ws, name) to delete it"
+            )
         with self.workspace._compute_doc.update() as doc:
             doc.get("compute_targets", {}).pop(self.name, None)
 
