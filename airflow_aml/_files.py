@@ -43,8 +43,18 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def cache_root() -> Path:
-    """This machine's airflow-aml cache: ``$AIRFLOW_AML_CACHE`` or ``~/.cache/airflow_aml``."""
-    folder = os.environ.get("AIRFLOW_AML_CACHE") or str(Path.home() / ".cache" / "airflow_aml")
+    """This machine's airflow-aml cache: the ``[aml] cache_dir`` setting, else
+    ``~/.cache/airflow_aml``.
+
+    In an Airflow process (a worker) the setting comes from Airflow's config
+    (``airflow.cfg`` or ``AIRFLOW__AML__CACHE_DIR``); in a client, where no Airflow
+    config is loaded, from ``AIRFLOW__AML__CACHE_DIR``. Airflow is never imported
+    here. ``AIRFLOW_AML_CACHE`` (earlier releases) is still read when the setting
+    is unset, with a ``DeprecationWarning``.
+    """
+    from airflow_aml.provider import aml_setting
+
+    folder = aml_setting("cache_dir") or str(Path.home() / ".cache" / "airflow_aml")
     return Path(folder)
 
 

@@ -47,6 +47,8 @@ AZURITE_KEY = (
 BLOB_CONN_ID = "aml_blob"
 CONTAINER = "aml"
 CONN_ENV = f"AIRFLOW_CONN_{BLOB_CONN_ID.upper()}"
+# The registry: the [aml] registry setting of airflow-aml's provider, as its env variable.
+REGISTRY_ENV = "AIRFLOW__AML__REGISTRY"
 IN_COMPOSE_ENDPOINT = "http://azurite:10000/devstoreaccount1"
 
 
@@ -232,14 +234,14 @@ def test_celery_executor_with_redis_broker_and_postgres_backend(services, common
 
 
 def test_registry_is_in_the_azurite_container_for_every_airflow_service(services, common_env):
-    registry = common_env["AIRFLOW_AML_REGISTRY"]
+    registry = common_env[REGISTRY_ENV]
     parts = urlsplit(registry)
     assert parts.scheme == "wasb", registry
     assert parts.netloc == f"{BLOB_CONN_ID}@{CONTAINER}", registry
     assert parts.path.strip("/"), "the registry has a prefix of its own in the container"
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
-        assert env["AIRFLOW_AML_REGISTRY"] == registry, name
+        assert env[REGISTRY_ENV] == registry, name
         assert env[CONN_ENV] == common_env[CONN_ENV], name  # the registry's connection
 
 
@@ -340,12 +342,12 @@ def test_airflow_init_creates_the_container(services, common_env):
     assert ".create_container()" in code
     location = re.search(r"open_location\('([^']+)'\)", code)
     assert location, code
-    registry = urlsplit(common_env["AIRFLOW_AML_REGISTRY"])
+    registry = urlsplit(common_env[REGISTRY_ENV])
     assert urlsplit(location.group(1)).netloc == registry.netloc  # same connection, container
     # After the metadata DB and airflow.cfg exist; before airflow-init hands over.
     assert script.index("airflow config list") < script.index(code) < script.index("exec ")
     # The registry is no folder any more: nothing to create or chown.
-    assert "AIRFLOW_AML_REGISTRY" not in script
+    assert REGISTRY_ENV not in script
 
 
 def test_airflow_init_one_liner_creates_the_container_in_azurite(
@@ -380,7 +382,7 @@ def test_host_client_config_and_env_from_the_header(
     from airflow_aml.core import Workspace
 
     config, env = _host_client()
-    registry = common_env["AIRFLOW_AML_REGISTRY"]
+    registry = common_env[REGISTRY_ENV]
     assert config["registry"] == registry
     assert config["datastore"] == f"wasb://{BLOB_CONN_ID}@{CONTAINER}"
     api = urlsplit(config["airflow"]["api_url"])
@@ -463,3 +465,25 @@ def test_dockerfile_installs_the_project(compose, services):
         if name.startswith("airflow-"):
             assert service["image"] == compose["x-airflow-common"]["image"]
             assert name == "airflow-init" or "build" not in service, name
+
+
+def test_plugins_folder_holds_the_airflow_aml_plugin_file(services):
+    """./plugins (mounted into every Airflow service) is the repository's plugins folder,
+    whose one file loads the plugin only when the entry point is missing (see
+    tests/test_plugins_folder.py)."""
+    sources = {_mounts(services[name]).get("/opt/airflow/plugins") for name in AIRFLOW_SERVICES}
+    assert len(sources) == 1 and None not in sources, sources
+    folder = ROOT / sources.pop()
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".py") == [
+        "airflow_aml_plugin.py"
+    ]
+
+
+def test_airflow_aml_settings_use_the_aml_section(common_env):
+    """Settings are [aml] options (AIRFLOW__AML__*), not the deprecated AIRFLOW_AML_* ones."""
+    from airflow_aml.provider import DEPRECATED_ENV, SETTINGS
+
+    assert not set(DEPRECATED_ENV.values()) & set(common_env)
+    ours = {k for k in common_env if k.startswith("AIRFLOW__AML__")}
+    assert ours == {REGISTRY_ENV}
+    assert {k.removeprefix("AIRFLOW__AML__").lower() for k in ours} <= set(SETTINGS)

@@ -5,25 +5,39 @@ Mounted at ``/aml``; paths follow SDK v1 (``.../PipelineRuns/PipelineSubmit/{id}
 ``.../PipelineRuns/{runId}``). Every route requires Airflow's own JWT auth
 (no token: 401) and is authorised by Airflow's auth manager on the target
 DAG: triggering needs the right to create DAG runs, reading a run the right
-to read them (403 otherwise). Bad input gets a 4xx with a reason.
+to read them (403 otherwise). The API docs (``/aml/docs``, ``/aml/redoc``,
+``/aml/openapi.json``) need a login and the right to read docs.
+
+Bodies are SDK v1 ``PipelineSubmissionInfo`` objects
+(:class:`airflow_aml.api.models.PipelineSubmissionInfo`). Bad input gets a 4xx
+with a reason naming the field, as ``{"error": {"message": ...}}``: a body
+that does not validate or is not JSON is a 400 (not FastAPI's 422), one over
+1 MiB a 413 (refused before it is read when it declares its length).
+
+The routes are plain functions: FastAPI runs them in its thread pool, so the
+registry reads, metadata-DB queries and triggering they do never block the
+api-server's event loop.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from airflow_aml.api.models import PipelineSubmissionInfo, json_kind
 from airflow_aml.api.service import (
-    ApiError,
     resolve_endpoint,
     resolve_published,
     run_record,
     submit,
 )
+from airflow_aml.exceptions import ApiError
 
 __all__ = ["app", "MAX_BODY_BYTES"]
 
@@ -32,15 +46,122 @@ _BASE = (
     "/pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{resource_group}/"
     "providers/Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns"
 )
+_TITLE = "airflow-aml: AML-compatible pipeline REST API"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"message": message}})
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised while the body is read, once more than the limit has arrived (no length given).
+
+    An ``HTTPException``, so FastAPI passes it on instead of calling it a parse error.
+    """
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"request body larger than {limit} bytes")
+
+
+class _BodyLimit:
+    """ASGI middleware: bodies over ``limit`` bytes get 413 (by ``Content-Length`` before
+    anything is read; a chunked body as soon as the limit is passed)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.limit:
+            response = _error(413, f"request body larger than {self.limit} bytes")
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
 
 app = FastAPI(
-    title="airflow-aml: AML-compatible pipeline REST API", version="1.0", description=__doc__
+    title=_TITLE,
+    version="1.0",
+    description=__doc__,
+    docs_url=None,  # served below, behind Airflow's login
+    redoc_url=None,
+    openapi_url=None,
+    # A body without Content-Type is parsed as JSON too (SDK v1 callers, curl -d).
+    strict_content_type=False,
 )
+app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 
 
 @app.exception_handler(ApiError)
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(status_code=exc.status, content={"error": {"message": exc.reason}})
+    return _error(exc.status, exc.reason)
+
+
+@app.exception_handler(_BodyTooLarge)
+async def _too_large(request: Request, exc: _BodyTooLarge) -> JSONResponse:
+    return _error(exc.status_code, str(exc.detail))
+
+
+_EXPECTED = {
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "list_type": "an array",
+}
+
+
+def validation_message(errors: list[Any]) -> str:
+    """One line naming every field that did not validate, and why."""
+    parts: list[str] = []
+    for error in errors:
+        kind = error.get("type")
+        if kind == "json_invalid":
+            return f"malformed JSON body: {(error.get('ctx') or {}).get('error', error['msg'])}"
+        loc = [str(p) for p in error.get("loc", ())]
+        where, field = (loc[0], loc[1:]) if loc else ("body", [])
+        raw = error.get("input")
+        given = json_kind(raw)
+        if isinstance(raw, bytes | bytearray):
+            given = "a body that is not JSON (send it with Content-Type: application/json)"
+        if where == "body" and not field:
+            given = "nothing" if kind == "missing" else given
+            part = f"the body must be a JSON object (PipelineSubmissionInfo), not {given}"
+        else:
+            name = ".".join(field) if where == "body" else f"{where} parameter {'.'.join(field)}"
+            if kind == "missing":
+                part = f"{name} is required"
+            elif kind in _EXPECTED:
+                part = f"{name} must be {_EXPECTED[kind]}, not {given}"
+            else:
+                message = str(error.get("msg", "is invalid"))
+                part = f"{name}: {message[:1].lower()}{message[1:]}"
+        if part not in parts:
+            parts.append(part)
+    return "; ".join(parts) or "invalid request"
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return _error(400, validation_message(list(exc.errors())))
 
 
 def _authorize(user: Any, dag_id: str, method: str) -> None:
@@ -60,75 +181,74 @@ def _authorize(user: Any, dag_id: str, method: str) -> None:
         raise HTTPException(403, f"user {user.get_name()!r} may not {method} runs of {dag_id!r}")
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"request body larger than {MAX_BODY_BYTES} bytes")
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"malformed JSON body: {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object (PipelineSubmissionInfo)")
-    return body
+def _authorize_docs(user: Any) -> None:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+
+    if not get_auth_manager().is_authorized_view(access_view=AccessView.DOCS, user=user):
+        raise HTTPException(403, f"user {user.get_name()!r} may not read the API docs")
 
 
+# ------------------------------------------------------------------------- routes
 @app.post(_BASE + "/PipelineSubmit/{pipeline_id}")
-async def submit_published_pipeline(
-    pipeline_id: str, request: Request, user: GetUserDep, parentRunId: str | None = None
-) -> dict[str, Any]:  # noqa: N803
+def submit_published_pipeline(
+    pipeline_id: str,
+    body: PipelineSubmissionInfo,
+    user: GetUserDep,
+    parentRunId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
     """Run a published pipeline (``PublishedPipeline.endpoint``)."""
     published = resolve_published(pipeline_id)
     _authorize(user, published["dag_id"], "POST")
-    return submit(published, await _body(request), user=user.get_name(), parent_run_id=parentRunId)
+    return submit(published, body.as_body(), user=user.get_name(), parent_run_id=parentRunId)
 
 
 @app.post(_BASE + "/PipelineEndpointSubmit/Id/{endpoint_id}")
-async def submit_endpoint_by_id(
+def submit_endpoint_by_id(
     endpoint_id: str,
-    request: Request,
+    body: PipelineSubmissionInfo,
     user: GetUserDep,
     pipelineVersion: str | None = None,  # noqa: N803
-    parentRunId: str | None = None,
-) -> dict[str, Any]:  # noqa: N803
+    parentRunId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
     """Run a pipeline endpoint's version (default version when none is given)."""
-    return await _submit_endpoint(
-        request, user, endpoint_id=endpoint_id, version=pipelineVersion, parent_run_id=parentRunId
+    return _submit_endpoint(
+        body, user, endpoint_id=endpoint_id, version=pipelineVersion, parent_run_id=parentRunId
     )
 
 
 @app.post(_BASE + "/PipelineEndpointSubmit/Id/{endpoint_id}/{version}")
-async def submit_endpoint_version(
+def submit_endpoint_version(
     endpoint_id: str,
     version: str,
-    request: Request,
+    body: PipelineSubmissionInfo,
     user: GetUserDep,
-    parentRunId: str | None = None,
-) -> dict[str, Any]:  # noqa: N803
+    parentRunId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
     """Run version ``version`` of a pipeline endpoint."""
-    return await _submit_endpoint(
-        request, user, endpoint_id=endpoint_id, version=version, parent_run_id=parentRunId
+    return _submit_endpoint(
+        body, user, endpoint_id=endpoint_id, version=version, parent_run_id=parentRunId
     )
 
 
 @app.post(_BASE + "/PipelineEndpointSubmit/Name")
-async def submit_endpoint_by_name(
-    request: Request,
+def submit_endpoint_by_name(
+    body: PipelineSubmissionInfo,
     user: GetUserDep,
     name: str | None = None,
     pipelineVersion: str | None = None,  # noqa: N803
-    parentRunId: str | None = None,
-) -> dict[str, Any]:  # noqa: N803
+    parentRunId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
     """Run a pipeline endpoint named ``name``."""
     if not name:
         raise ApiError(400, "query parameter 'name' is required")
-    return await _submit_endpoint(
-        request, user, name=name, version=pipelineVersion, parent_run_id=parentRunId
+    return _submit_endpoint(
+        body, user, name=name, version=pipelineVersion, parent_run_id=parentRunId
     )
 
 
-async def _submit_endpoint(
-    request: Request,
+def _submit_endpoint(
+    body: PipelineSubmissionInfo,
     user: Any,
     *,
     endpoint_id: str | None = None,
@@ -140,7 +260,7 @@ async def _submit_endpoint(
     _authorize(user, published["dag_id"], "POST")
     return submit(
         published,
-        await _body(request),
+        body.as_body(),
         user=user.get_name(),
         endpoint=endpoint,
         parent_run_id=parent_run_id,
@@ -148,8 +268,34 @@ async def _submit_endpoint(
 
 
 @app.get(_BASE + "/{run_id}")
-async def get_pipeline_run(run_id: str, user: GetUserDep) -> dict[str, Any]:
+def get_pipeline_run(run_id: str, user: GetUserDep) -> dict[str, Any]:
     """The run record of a run started through these routes."""
     record = run_record(run_id)
     _authorize(user, record["DagId"], "GET")
     return record
+
+
+# --------------------------------------------------------------------------- docs
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document(user: GetUserDep) -> JSONResponse:
+    """The OpenAPI document of these routes (logged-in users who may read docs)."""
+    _authorize_docs(user)
+    return JSONResponse(app.openapi())
+
+
+def _openapi_url(request: Request) -> str:
+    return f"{str(request.scope.get('root_path', '')).rstrip('/')}/openapi.json"
+
+
+@app.get("/docs", include_in_schema=False)
+def swagger_ui(request: Request, user: GetUserDep) -> HTMLResponse:
+    """Swagger UI of these routes (the browser's Airflow login cookie is the credential)."""
+    _authorize_docs(user)
+    return get_swagger_ui_html(openapi_url=_openapi_url(request), title=_TITLE)
+
+
+@app.get("/redoc", include_in_schema=False)
+def redoc(request: Request, user: GetUserDep) -> HTMLResponse:
+    """ReDoc of these routes."""
+    _authorize_docs(user)
+    return get_redoc_html(openapi_url=_openapi_url(request), title=_TITLE)

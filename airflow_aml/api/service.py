@@ -1,7 +1,7 @@
 """What the AML-compatible routes do, independent of HTTP: resolve, validate, trigger.
 
-Runs the api-server process with ``AIRFLOW_AML_REGISTRY`` set. In an embedded
-home (``AIRFLOW_AML_EMBEDDED=1``, set by ``airflow-aml ui``) runs go to the
+Runs in the api-server process, whose ``[aml] registry`` names the registry. In an
+embedded home (``[aml] embedded``, set by ``airflow-aml ui``) runs go to the
 warm runner pool; in a deployment they are created as Airflow DagRuns for
 the scheduler (``airflow.api.common.trigger_dag``).
 """
@@ -19,6 +19,7 @@ from airflow_aml.artifacts.registry import Registry
 from airflow_aml.compiler.build import resolve_parameter_values
 from airflow_aml.exceptions import ApiError, ValidationError
 from airflow_aml.pipeline.core.status import pipeline_status
+from airflow_aml.provider import aml_flag
 from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec
 
 __all__ = ["ApiError", "registry", "resolve_published", "resolve_endpoint", "submit", "run_record"]
@@ -27,7 +28,7 @@ _ID = re.compile(r"^[0-9a-fA-F-]{36}$")
 
 
 def registry() -> Registry:
-    """The registry this api-server serves (``$AIRFLOW_AML_REGISTRY``)."""
+    """The registry this api-server serves (``[aml] registry``)."""
     from airflow_aml.compiler.loader import registry_location
 
     return Registry(registry_location())
@@ -179,7 +180,7 @@ def submit(
 
 
 def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_key: str, user: str) -> None:
-    if os.environ.get("AIRFLOW_AML_EMBEDDED") == "1":
+    if aml_flag("embedded"):
         from airflow_aml.backends.runner_pool import RunnerPool
 
         root = registry().root

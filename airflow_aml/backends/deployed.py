@@ -1,12 +1,18 @@
 """The deployed backend: submit to and read from a running Airflow over its REST API.
 
-The workspace names the Airflow API URL and a shared home whose registry the
-Airflow dag-processor reads (``AIRFLOW_AML_REGISTRY`` in the deployment) and
-whose datastores the workers reach. ``submit`` freezes the spec and source
+The workspace names the Airflow API URL and a registry that the Airflow
+dag-processor reads (``[aml] registry`` in the deployment) and whose
+datastores the workers reach. ``publish`` creates or resizes the Airflow
+pools of the spec's ``AmlCompute`` targets, freezes the spec and source
 snapshots into the registry, asks Airflow to reparse the loader file at once
-(no waiting for the periodic scan), waits until the DAG shows the new spec,
-unpauses it and triggers the run with ``POST /api/v2/dags/{dag_id}/dagRuns``.
-States, task instances, XComs and logs are read through the REST API.
+(no waiting for the periodic scan) and waits until the DAG shows the new
+spec; a run is triggered with ``POST /api/v2/dags/{dag_id}/dagRuns``. States,
+task instances, XComs, logs and pools are read through the REST API.
+
+REST calls go through the official client (``apache-airflow-client``,
+:mod:`airflow_client.client`); only the JWT login at ``/auth/token`` (not part
+of Airflow's OpenAPI document) is a call of its own
+(:func:`airflow_aml.backends.airflow_auth.login`).
 
 Credentials come only from the environment (``AIRFLOW_AML_API_TOKEN``, or
 ``AIRFLOW_AML_API_USERNAME``/``AIRFLOW_AML_API_PASSWORD`` exchanged for a JWT
@@ -16,10 +22,13 @@ at ``/auth/token``) or from an ``auth`` object with
 
 from __future__ import annotations
 
+import json
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.backends import airflow_auth
@@ -32,21 +41,51 @@ from airflow_aml.spec import PipelineSpec
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
 
-__all__ = ["DeployedBackend", "AirflowClient"]
+__all__ = ["DeployedBackend", "AirflowClient", "AirflowApiError", "REPARSE_REPEAT_S"]
 
 _TERMINAL = {"success", "failed"}
 REPARSE_REPEAT_S = 3.0
 """Seconds between reparse requests while waiting for a pipeline DAG to appear."""
 
+T = TypeVar("T")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _state(value: Any) -> str | None:
+    """An Airflow state enum (or string) as its string value."""
+    return None if value is None else str(getattr(value, "value", value))
+
 
 class AirflowClient:
-    """A small client of Airflow's public REST API (v2) with JWT handling."""
+    """Airflow's public REST API (v2) through the official client, with JWT handling.
+
+    The API groups are attributes (``dags``, ``dag_parsing``, ``dag_runs``,
+    ``task_instances``, ``xcoms``, ``import_errors``, ``pools``); every call goes
+    through :meth:`call` or :meth:`get`, which add the bearer header and the
+    timeout, log in again once on a 401 and turn failures into
+    :class:`ExperimentExecutionException` naming Airflow's reason.
+    """
 
     def __init__(self, api_url: str, auth: Any = None, timeout: float = 30.0):
+        # Imported here: the generated client takes ~1 s to import (all its models),
+        # paid only by processes that talk to a deployed Airflow.
+        from airflow_client import client as af
+
         self.api_url = api_url.rstrip("/")
+        self.timeout = float(timeout)
         self._auth = auth
         self._token: str | None = None
-        self._http = httpx.Client(base_url=self.api_url, timeout=timeout)
+        self.api = af.ApiClient(af.Configuration(host=self.api_url))
+        self.dags = af.DAGApi(self.api)
+        self.dag_parsing = af.DAGParsingApi(self.api)
+        self.dag_runs = af.DagRunApi(self.api)
+        self.task_instances = af.TaskInstanceApi(self.api)
+        self.xcoms = af.XComApi(self.api)
+        self.import_errors = af.ImportErrorApi(self.api)
+        self.pools = af.PoolApi(self.api)
 
     def _headers(self, refresh: bool = False) -> dict[str, str]:
         if self._auth is not None and hasattr(self._auth, "get_authentication_header"):
@@ -61,30 +100,101 @@ class AirflowClient:
                     "no Airflow credentials: set AIRFLOW_AML_API_TOKEN, or "
                     "AIRFLOW_AML_API_USERNAME and AIRFLOW_AML_API_PASSWORD"
                 )
-            self._token = airflow_auth.login(self.api_url, *creds, http=self._http)
+            self._token = airflow_auth.login(self.api_url, *creds, timeout=self.timeout)
         return {"Authorization": f"Bearer {self._token}"}
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        ok: tuple[int, ...] = (200, 201),
-        allow: tuple[int, ...] = (),
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """Send a request; re-login once on 401; raise with Airflow's reason otherwise."""
-        extra = kwargs.pop("headers", {})
-        resp = self._http.request(method, path, headers={**self._headers(), **extra}, **kwargs)
-        if resp.status_code == 401 and self._auth is None:
-            resp = self._http.request(
-                method, path, headers={**self._headers(refresh=True), **extra}, **kwargs
+    def call(self, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``operation(*args, **kwargs)`` of one of the API groups, authenticated.
+
+        Logs in again once on a 401 (environment credentials); any other failure
+        raises :class:`ExperimentExecutionException` with Airflow's status and reason.
+        """
+        from airflow_client.client.exceptions import ApiException, UnauthorizedException
+        from urllib3.exceptions import HTTPError
+
+        def send(refresh: bool) -> T:
+            return operation(
+                *args,
+                _headers=self._headers(refresh=refresh),
+                _request_timeout=self.timeout,
+                **kwargs,
             )
-        if resp.status_code in ok or resp.status_code in allow:
-            return resp
-        raise ExperimentExecutionException(
-            f"Airflow API {method} {path} failed ({resp.status_code}): {resp.text[:500]}"
-        )
+
+        try:
+            try:
+                return send(refresh=False)
+            except UnauthorizedException:
+                if self._auth is not None:
+                    raise
+                return send(refresh=True)  # the JWT expired: log in again, once
+        except ApiException as exc:
+            what = self._describe(operation, args, kwargs)
+            raise AirflowApiError(what, int(exc.status or 0), exc.body or exc.reason) from None
+        except HTTPError as exc:
+            raise ExperimentExecutionException(
+                f"cannot reach the Airflow API at {self.api_url} "
+                f"({self._describe(operation, args, kwargs)}): {exc}"
+            ) from exc
+
+    def get(
+        self,
+        operation: Callable[..., T],
+        *args: Any,
+        absent: tuple[int, ...] = (404,),
+        **kwargs: Any,
+    ) -> T | None:
+        """Like :meth:`call`, but None when Airflow answers with a status in ``absent``."""
+        try:
+            return self.call(operation, *args, **kwargs)
+        except AirflowApiError as exc:
+            if exc.status in absent:
+                return None
+            raise
+
+    def get_json(
+        self,
+        operation: Callable[..., Any],
+        *args: Any,
+        absent: tuple[int, ...] = (404,),
+        **kwargs: Any,
+    ) -> Any:
+        """The JSON body of a ``*_without_preload_content`` operation (the answer unparsed by
+        the client's models), or None for a status in ``absent``; errors as in :meth:`call`."""
+        what = self._describe(operation, args, kwargs)
+        resp = self.call(operation, *args, **kwargs)
+        if resp.status == 401 and self._auth is None:  # no exception raised for raw answers
+            resp = operation(
+                *args, _headers=self._headers(refresh=True), _request_timeout=self.timeout, **kwargs
+            )
+        if resp.status in absent:
+            return None
+        if resp.status >= 400:
+            raise AirflowApiError(what, int(resp.status), resp.data)
+        return json.loads(resp.data or b"null")
+
+    @staticmethod
+    def _describe(
+        operation: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> str:
+        shown = [repr(a) for a in args if isinstance(a, str | int | float)]
+        shown += [f"{k}={v!r}" for k, v in kwargs.items() if isinstance(v, str | int | float)]
+        return f"{getattr(operation, '__name__', 'call')}({', '.join(shown)})"
+
+
+class AirflowApiError(ExperimentExecutionException):
+    """Airflow answered a REST call with an error: ``.status`` and Airflow's ``.reason``."""
+
+    def __init__(self, what: str, status: int, body: Any):
+        self.status = status
+        if isinstance(body, bytes | bytearray):
+            body = body.decode("utf-8", errors="replace")
+        body = str(body or "")
+        try:
+            detail = json.loads(body).get("detail", body)
+        except (ValueError, AttributeError):
+            detail = body
+        self.reason = (detail if isinstance(detail, str) else json.dumps(detail))[:500]
+        super().__init__(f"Airflow API {what} failed ({status}): {self.reason}")
 
 
 class DeployedBackend(RegistryBackend):
@@ -92,82 +202,142 @@ class DeployedBackend(RegistryBackend):
 
     mode = "deployed"
 
-    def __init__(self, workspace: Workspace, api_url: str, *, parse_timeout: float = 120.0):
+    def __init__(
+        self, workspace: Workspace, api_url: str | None = None, *, parse_timeout: float = 120.0
+    ):
         super().__init__(workspace.registry_location)
         self.workspace = workspace
-        self.client = AirflowClient(api_url, workspace._auth)
+        self.api_url = api_url or workspace.api_url
+        self.client = AirflowClient(self.api_url, workspace._auth)
         self.parse_timeout = parse_timeout
 
     # ------------------------------------------------------------- registering
     def publish(self, spec: PipelineSpec, snapshots: dict[str, Snapshot]) -> PipelineSpec:
-        """Freeze ``spec`` into the registry and wait until Airflow has parsed it."""
+        """Create the spec's pools, freeze it into the registry, wait until Airflow parsed it."""
+        self.ensure_pools(spec)  # before the DAG exists: its tasks never wait for a pool
         spec = self.registry_store.freeze(spec, snapshots)
         self.registry_store.write_spec(spec)
         self._wait_parsed(spec)
         return spec
 
+    def ensure_pools(self, spec: PipelineSpec) -> None:
+        """Create or resize the Airflow pool of every ``AmlCompute`` target of ``spec``
+        (``max_nodes`` slots), as the embedded runner does in its metadata DB."""
+        from airflow_client.client import PoolBody, PoolPatchBody
+
+        wanted: dict[str, tuple[int, str]] = {}
+        for step in spec.steps:
+            pool = step.compute.get("pool")
+            if pool:
+                slots = int(step.compute.get("max_nodes", 4))
+                wanted[pool] = (slots, f"AmlCompute {step.compute['name']}")
+        for name, (slots, description) in wanted.items():
+            try:
+                current = self.client.get(self.client.pools.get_pool, name)
+                if current is not None and (current.slots, current.description) == (
+                    slots,
+                    description,
+                ):
+                    continue
+                if current is None:
+                    body = PoolBody(
+                        name=name, slots=slots, description=description, include_deferred=False
+                    )
+                    if self.client.get(self.client.pools.post_pool, body, absent=(409,)):
+                        continue  # created (409: another client just created it: resize)
+                # Airflow validates a pool patch as a whole pool; the mask limits the change.
+                patch = PoolPatchBody(
+                    pool=name, slots=slots, description=description, include_deferred=False
+                )
+                self.client.call(
+                    self.client.pools.patch_pool,
+                    name,
+                    patch,
+                    update_mask=["slots", "description"],
+                )
+            except AirflowApiError as exc:
+                hint = (
+                    " (the Airflow user needs the right to edit pools)" if exc.status == 403 else ""
+                )
+                raise ExperimentExecutionException(
+                    f"cannot create the Airflow pool {name!r} ({slots} slots) of "
+                    f"{description}{hint}: {exc}"
+                ) from None
+
     def _loader_file_token(self) -> str | None:
-        resp = self.client.request("GET", f"/api/v2/dags/{REGISTRY_DAG_ID}/details", allow=(404,))
-        return resp.json().get("file_token") if resp.status_code == 200 else None
+        details = self.client.get(self.client.dags.get_dag_details, REGISTRY_DAG_ID)
+        return details.file_token if details is not None else None
 
     def _request_reparse(self, token: str | None) -> None:
         """Ask the dag-processor to parse the loader file now (409: a request is pending)."""
         if token:
-            self.client.request(
-                "PUT", f"/api/v2/parseDagFile/{token}", ok=(200, 201, 202), allow=(409,)
-            )
+            self.client.get(self.client.dag_parsing.reparse_dag_file, token, absent=(409,))
 
     def _wait_parsed(self, spec: PipelineSpec) -> None:
+        """Poll the DAG's details until they carry ``spec``'s marker; repeat the reparse
+        request every :data:`REPARSE_REPEAT_S` seconds meanwhile."""
         marker = spec_marker(spec)
         token = self._loader_file_token()
         self._request_reparse(token)
-        start = time.monotonic()
-        deadline = start + self.parse_timeout
-        next_request = start + REPARSE_REPEAT_S
-        pause = 0.1
-        while time.monotonic() < deadline:
-            resp = self.client.request("GET", f"/api/v2/dags/{spec.dag_id}/details", allow=(404,))
-            if resp.status_code == 200 and marker in (resp.json().get("doc_md") or ""):
-                return
+        next_request = time.monotonic() + REPARSE_REPEAT_S
+
+        def parsed() -> bool:
+            details = self.client.get(self.client.dags.get_dag_details, spec.dag_id)
+            return details is not None and marker in (details.doc_md or "")
+
+        def between_polls(state: RetryCallState) -> None:
+            # The dag-processor drops a request for a file it is parsing at that moment;
+            # that parse may have listed the registry before this spec was written.
+            nonlocal token, next_request
             if time.monotonic() >= next_request:
-                # The dag-processor drops a request for a file it is parsing at that moment;
-                # that parse may have listed the registry before this spec was written.
                 token = token or self._loader_file_token()
                 self._request_reparse(token)
                 next_request = time.monotonic() + REPARSE_REPEAT_S
-            time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
-        errors = self.client.request("GET", "/api/v2/importErrors", allow=(403,)).json()
+
+        polling = Retrying(
+            stop=stop_after_delay(self.parse_timeout),
+            wait=wait_exponential(multiplier=0.1, exp_base=1.5, max=1.0),
+            retry=retry_if_result(lambda done: not done),
+            before_sleep=between_polls,
+            retry_error_callback=lambda state: False,
+        )
+        if polling(parsed):
+            return
+        found = self.client.get(self.client.import_errors.get_import_errors, absent=(403,))
+        errors = [
+            f"{e.filename}: {(e.stack_trace or '').strip()[-500:]}"
+            for e in (found.import_errors if found is not None else [])
+        ]
         raise ExperimentExecutionException(
             f"Airflow did not load pipeline DAG {spec.dag_id!r} within "
-            f"{self.parse_timeout:.0f}s (is AIRFLOW_AML_REGISTRY={self.registry} set for the "
-            f"dag-processor?). Import errors: {errors.get('import_errors', [])}"
+            f"{self.parse_timeout:.0f}s (is [aml] registry = {self.registry} set for the "
+            f"dag-processor, AIRFLOW__AML__REGISTRY?). Import errors: {errors}"
         )
 
     def set_enabled(self, dag_id: str, enabled: bool) -> None:
         """Unpause (enabled) or pause the DAG."""
-        self.client.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": not enabled})
+        from airflow_client.client import DAGPatchBody
+
+        self.client.call(self.client.dags.patch_dag, dag_id, DAGPatchBody(is_paused=not enabled))
 
     # ----------------------------------------------------------------- running
     def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_key: str) -> None:
-        self.client.request(
-            "POST",
-            f"/api/v2/dags/{spec.dag_id}/dagRuns",
-            json={"dag_run_id": run_id, "logical_date": None, "conf": conf},
-        )
+        from airflow_client.client import TriggerDAGRunPostBody
+
+        body = TriggerDAGRunPostBody(dag_run_id=run_id, logical_date=None, conf=conf)
+        self.client.call(self.client.dag_runs.trigger_dag_run, spec.dag_id, body)
 
     # ------------------------------------------------------------------- reads
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         """The DagRun (state, dates) or None before it exists."""
-        resp = self.client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", allow=(404,))
-        if resp.status_code == 404:
+        dr = self.client.get(self.client.dag_runs.get_dag_run, dag_id, run_id)
+        if dr is None:
             return None
-        data = resp.json()
         return {
-            "state": data.get("state"),
-            "start_date": data.get("start_date"),
-            "end_date": data.get("end_date"),
-            "conf": data.get("conf"),
+            "state": _state(dr.state),
+            "start_date": _iso(dr.start_date),
+            "end_date": _iso(dr.end_date),
+            "conf": dr.conf,
         }
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
@@ -175,46 +345,55 @@ class DeployedBackend(RegistryBackend):
         out: dict[str, dict[str, Any]] = {}
         offset = 0
         while True:
-            resp = self.client.request(
-                "GET",
-                f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                params={"limit": 100, "offset": offset},
-                allow=(404,),
+            page = self.client.get(
+                self.client.task_instances.get_task_instances,
+                dag_id,
+                run_id,
+                limit=100,
+                offset=offset,
             )
-            if resp.status_code == 404:
+            if page is None:
                 return out
-            data = resp.json()
-            for ti in data.get("task_instances", []):
-                if ti.get("map_index", -1) == -1:
-                    out[ti["task_id"]] = {
-                        k: ti.get(k)
-                        for k in ("task_id", "state", "start_date", "end_date", "try_number", "id")
+            for ti in page.task_instances:
+                if ti.map_index in (None, -1):
+                    out[ti.task_id] = {
+                        "task_id": ti.task_id,
+                        "state": _state(ti.state),
+                        "start_date": _iso(ti.start_date),
+                        "end_date": _iso(ti.end_date),
+                        "try_number": ti.try_number,
+                        "id": ti.id,
                     }
             offset += 100
-            if offset >= data.get("total_entries", 0):
+            if offset >= (page.total_entries or 0):
                 return out
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
         """An XCom value (JSON) or None."""
-        resp = self.client.request(
-            "GET",
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
-            allow=(404,),
+        entry = self.client.get(
+            self.client.xcoms.get_xcom_entry,
+            dag_id=dag_id,
+            task_id=task_id,
+            dag_run_id=run_id,
+            xcom_key=key,
         )
-        return resp.json().get("value") if resp.status_code == 200 else None
+        return getattr(entry.actual_instance, "value", None) if entry is not None else None
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         """The Airflow task log of one try as text."""
-        resp = self.client.request(
-            "GET",
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-            params={"full_content": "true"},
-            headers={"Accept": "application/json"},
-            allow=(404,),
+        # Raw JSON: the client's log models drop the fields beyond event/timestamp (level).
+        found = self.client.get_json(
+            self.client.task_instances.get_log_without_preload_content,
+            dag_id,
+            run_id,
+            task_id,
+            try_number,
+            full_content=True,
+            accept="application/json",
         )
-        if resp.status_code == 404:
+        if found is None:
             return None
-        content = resp.json().get("content", [])
+        content = found.get("content", []) if isinstance(found, dict) else found
         lines = []
         for item in content if isinstance(content, list) else [content]:
             if isinstance(item, dict):
@@ -244,28 +423,25 @@ class DeployedBackend(RegistryBackend):
     # ------------------------------------------------------------------ cancel
     def cancel(self, run_id: str) -> None:
         """Mark the DagRun failed; Airflow stops its running tasks."""
+        from airflow_client.client import DagRunMutableStates, DAGRunPatchBody
+
         record = self.run_record(run_id)
         self.registry_store.mark_run(run_id, "canceled")
-        self.client.request(
-            "PATCH", f"/api/v2/dags/{record['dag_id']}/dagRuns/{run_id}", json={"state": "failed"}
-        )
+        body = DAGRunPatchBody(state=DagRunMutableStates.FAILED)
+        self.client.call(self.client.dag_runs.patch_dag_run, record["dag_id"], run_id, body)
 
     # ------------------------------------------------------------------ pools
     def pool_status(self, pool_name: str) -> dict[str, Any] | None:
         """The Airflow pool ``pool_name`` (``GET /api/v2/pools/{name}``), or None if missing."""
-        from urllib.parse import quote
-
-        path = f"/api/v2/pools/{quote(pool_name, safe='')}"
-        resp = self.client.request("GET", path, allow=(404,))
-        if resp.status_code == 404:
+        pool = self.client.get(self.client.pools.get_pool, pool_name)
+        if pool is None:
             return None
-        data = resp.json()
         keys = ("slots", "running_slots", "queued_slots", "scheduled_slots", "deferred_slots")
         return {
-            "name": data.get("name", pool_name),
-            "description": data.get("description"),
-            "include_deferred": bool(data.get("include_deferred")),
-            **{k: int(data.get(k) or 0) for k in keys},
-            "occupied_slots": int(data.get("occupied_slots") or 0),
-            "open_slots": int(data.get("open_slots") or 0),
+            "name": pool.name or pool_name,
+            "description": pool.description,
+            "include_deferred": bool(pool.include_deferred),
+            **{k: int(getattr(pool, k, 0) or 0) for k in keys},
+            "occupied_slots": int(pool.occupied_slots or 0),
+            "open_slots": int(pool.open_slots or 0),
         }

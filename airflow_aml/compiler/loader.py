@@ -21,11 +21,17 @@ log = logging.getLogger(__name__)
 
 
 def registry_location() -> str:
-    """The registry: ``$AIRFLOW_AML_REGISTRY`` (a folder or a ``wasb://<conn_id>@<container>/
-    <prefix>`` URL), else the folder ``$AIRFLOW_HOME/../registry``."""
-    env = os.environ.get("AIRFLOW_AML_REGISTRY")
-    if env:
-        return env
+    """The registry: the ``[aml] registry`` setting of this Airflow (``AIRFLOW__AML__REGISTRY``;
+    a folder or a ``wasb://<conn_id>@<container>/<prefix>`` URL), else the folder
+    ``$AIRFLOW_HOME/../registry``. The variable ``AIRFLOW_AML_REGISTRY`` of earlier releases
+    is still read when the setting is unset (with a ``DeprecationWarning``)."""
+    import airflow.configuration  # noqa: F401  (Airflow-side: [aml] comes from its config)
+
+    from airflow_aml.provider import aml_setting
+
+    location = aml_setting("registry")
+    if location:
+        return location
     home = os.environ.get("AIRFLOW_HOME", str(Path.home() / "airflow"))
     return str(Path(home).parent / "registry")
 

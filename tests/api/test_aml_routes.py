@@ -203,3 +203,107 @@ def test_disabled_pipeline_and_unknown_endpoint(ws, ui_server, published):
         timeout=30,
     )
     assert resp.status_code == 404 and "'nope' not found" in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"Description": {"text": "x"}}, "Description must be a string, not an object"),
+        ({"RunSource": ["SDK"]}, "RunSource must be a string, not an array"),
+        ({"RunType": 3}, "RunType must be a string, not a number"),
+        (
+            {"ParameterAssignments": {"count": {"value": 1}}},
+            "ParameterAssignments.count: must be a string, number or boolean, not an object",
+        ),
+        (
+            {"ParameterAssignments": {"count": [1, 2]}},
+            "ParameterAssignments.count: must be a string, number or boolean, not an array",
+        ),
+        (
+            {"DataPathAssignments": {"p": {"RelativePath": "x"}}},
+            "DataPathAssignments.p.DataStoreName is required",
+        ),
+        ({"DataPathAssignments": {"p": "x"}}, "DataPathAssignments.p must be an object"),
+        ({"tags": {"who": 1}}, "tags.who must be a string, not a number"),
+        ({"Tags": ["who"]}, "Tags must be an object, not an array"),
+        ({"ContinueRunOnStepFailure": "yes"}, "ContinueRunOnStepFailure must be true or false"),
+        ({"ExperimentName": 7}, "ExperimentName must be a string, not a number"),
+    ],
+)
+def test_bad_body_fields_are_a_400_naming_the_field(ui_server, published, extra, reason):
+    """Bodies are validated by the PipelineSubmissionInfo model: 400 (not 422), field named."""
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    body = {"ExperimentName": "bad_body", **extra}
+    resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 400, resp.text
+    assert reason in resp.json()["error"]["message"], resp.text
+
+
+def test_bodies_that_are_not_objects(ui_server, published):
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    for content in (b"[1, 2]", b'"x"', b"null"):
+        resp = httpx.post(
+            url,
+            content=content,
+            headers={**ui_server.headers(), "Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert resp.status_code == 400, (content, resp.text)
+        assert "the body must be a JSON object" in resp.json()["error"]["message"]
+
+
+def test_unknown_keys_are_accepted(ws, ui_server, published):
+    """Keys the model does not know are kept, as the AML service accepts them."""
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    body = {
+        "ExperimentName": "rest_extra_keys",
+        "ParameterAssignments": {"count": 2, "flag": True},  # JSON scalars, not only strings
+        "EnableNotification": False,
+        "SomethingNew": {"nested": [1]},
+    }
+    resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["ParameterAssignments"] == {"count": 2, "flag": True}
+    run = PipelineRun.get(ws, resp.json()["Id"])
+    assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+
+
+def test_chunked_oversized_body_is_a_413(ui_server, published):
+    """A body that declares no length is cut off once it passes 1 MiB."""
+    url = f"{ui_server.base}/aml/{_path(published)}"
+
+    def chunks():
+        yield b'{"ExperimentName": "x", "Description": "'
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b'"}'
+
+    resp = httpx.post(url, content=chunks(), headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 413, resp.text
+    assert "larger than 1048576 bytes" in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("page", ["docs", "redoc", "openapi.json"])
+def test_docs_routes_require_airflow_auth(ui_server, page):
+    url = f"{ui_server.base}/aml/{page}"
+    assert httpx.get(url, timeout=30).status_code == 401
+    bad = {"Authorization": "Bearer not-a-jwt"}
+    assert httpx.get(url, headers=bad, timeout=30).status_code in (401, 403)
+    resp = httpx.get(url, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 200, resp.text
+    if page == "openapi.json":
+        doc = resp.json()
+        assert "PipelineSubmissionInfo" in doc["components"]["schemas"]
+        assert any(p.endswith("/PipelineSubmit/{pipeline_id}") for p in doc["paths"])
+    else:
+        assert "/aml/openapi.json" in resp.text  # the mounted path, not /openapi.json
+
+
+def test_docs_accept_the_ui_login_cookie(ui_server):
+    """A browser logged into the Airflow UI sends its JWT as the _token cookie."""
+    resp = httpx.get(
+        f"{ui_server.base}/aml/openapi.json",
+        headers={"Cookie": f"_token={ui_server.token}"},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text

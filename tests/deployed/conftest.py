@@ -22,8 +22,9 @@ It waits for ``/api/v2/monitor/health`` (database, scheduler, dag-processor,
 triggerer) and for the loader file's first complete parse, warms the
 api-server's execution API (built lazily on its first request, ~3 s), and
 stops everything (SIGTERM to each process group, then SIGKILL) at the end of
-the session. The servers run with ``AIRFLOW_AML_REGISTRY`` = ``registry`` and
-``AIRFLOW_AML_HOME`` = ``aml_home`` (theirs alone) of the yielded object.
+the session. The servers run with ``[aml] registry`` (``AIRFLOW__AML__REGISTRY``) =
+``registry``, ``[aml] cache_dir`` in ``aml_home`` and ``AIRFLOW_AML_HOME`` =
+``aml_home`` (theirs alone) of the yielded object.
 
 Environment: ``AIRFLOW_AML_PG_BINDIR`` names the PostgreSQL bin folder if it is
 not a Debian one; ``AIRFLOW_AML_KEEP_DEPLOYED=1`` keeps the temporary folders
@@ -660,10 +661,10 @@ def start_deployment() -> Iterator[DeployedAirflow]:
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW_CONFIG=str(home / "airflow.cfg"),
-        AIRFLOW_AML_REGISTRY=registry,
+        AIRFLOW__AML__REGISTRY=registry,
         AIRFLOW_AML_HOME=str(aml_home),
         **{f"AIRFLOW_CONN_{BLOB_CONN_ID.upper()}": azurite.conn_json()},
-        AIRFLOW_AML_CACHE=str(aml_home / "cache"),
+        AIRFLOW__AML__CACHE_DIR=str(aml_home / "cache"),
     )
     deployed = DeployedAirflow(
         api_url=f"http://127.0.0.1:{api_port}",

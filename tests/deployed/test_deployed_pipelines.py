@@ -164,6 +164,82 @@ def test_submit_from_python_api(dws, sources, deployed_airflow):
     assert ti["note"].startswith("Reused:") and f"of run {run.id}" in ti["note"]  # ... and says so
 
 
+def test_amlcompute_steps_run_in_their_airflow_pool(dws, sources, deployed_airflow):
+    """AmlCompute(max_nodes=N) is an Airflow pool of N slots: submit creates it through the
+    REST API before the DAG exists (else the steps would wait for a missing pool forever),
+    and a later submit resizes it after ``update(max_nodes=...)``."""
+    from airflow_aml.core.compute import AmlCompute, ComputeTarget
+
+    cluster = ComputeTarget.create(
+        dws, "deployed-cpu", AmlCompute.provisioning_configuration(max_nodes=2)
+    )
+    assert cluster.pool == "aml_deployed-cpu"
+    deployed_airflow.request("DELETE", f"/api/v2/pools/{cluster.pool}")  # a fresh start
+
+    def submit(count: int) -> PipelineRun:
+        out = PipelineData("seen")
+        step = PythonScriptStep(
+            "echo.py",
+            name="echo",
+            source_directory=str(sources["echo"]),
+            arguments=[out, PipelineParameter("count", count), "pooled"],
+            outputs=[out],
+            compute_target=cluster,
+            allow_reuse=False,
+        )
+        return Experiment(dws, "deployed_pooled").submit(Pipeline(dws, [step]))
+
+    run = submit(1)
+    status = run.wait_for_completion(show_output=False, timeout_seconds=300, raise_on_error=False)
+    assert status == "Finished", deployed_airflow.log_tail()
+    pool = deployed_airflow.request("GET", f"/api/v2/pools/{cluster.pool}").json()
+    assert (pool["slots"], pool["description"]) == (2, "AmlCompute deployed-cpu"), pool
+    ti = deployed_airflow.request(
+        "GET", f"/api/v2/dags/deployed_pooled/dagRuns/{run.id}/taskInstances/echo"
+    ).json()
+    assert ti["pool"] == cluster.pool and ti["state"] == "success", ti
+    assert cluster.get_status().current_node_count == 2  # read back from the pool
+
+    cluster.update(max_nodes=3)
+    assert cluster.get_status().allocation_state == "Resizing"  # until the next run
+    again = submit(2)
+    assert again.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+    assert deployed_airflow.request("GET", f"/api/v2/pools/{cluster.pool}").json()["slots"] == 3
+    assert cluster.get_status().allocation_state == "Steady"
+
+
+def test_rest_client_logs_in_again_and_names_airflows_reason(dws, deployed_airflow):
+    """The official client's calls: an expired JWT is replaced once; errors carry the status
+    and Airflow's own reason."""
+    import configparser
+    import time
+
+    import jwt
+
+    from airflow_aml.backends.deployed import AirflowApiError
+
+    client = dws._backend.client
+    assert dws._auth is None  # environment credentials: the client logs in itself
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(deployed_airflow.airflow_home / "airflow.cfg")
+    secret = cfg["api_auth"]["jwt_secret"]
+    token = deployed_airflow.token("admin")
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims.update(iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200)
+    claims["exp"] = int(time.time()) - 3600
+    expired = jwt.encode(claims, secret, algorithm=header["alg"], headers=header)
+    client._token = expired  # Airflow answers 401 "Token Expired"
+    details = client.call(client.dags.get_dag_details, "airflow_aml_registry")
+    assert details.file_token and client._token not in (None, expired)
+    with pytest.raises(AirflowApiError) as caught:
+        client.call(client.dags.get_dag_details, "no_such_dag")
+    assert caught.value.status == 404
+    assert "get_dag_details('no_such_dag') failed (404)" in str(caught.value)
+    assert "no_such_dag" in caught.value.reason and "not found" in caught.value.reason
+    assert client.get(client.dags.get_dag_details, "no_such_dag") is None
+
+
 def test_steps_never_read_the_submitting_machines_files(dws, deployed_airflow, tmp_path):
     """The source folder and input data exist only on the client: once submit() returns
     they are deleted, and the run still succeeds from the registry and the datastore."""
