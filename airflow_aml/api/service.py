@@ -8,15 +8,14 @@ the scheduler (``airflow.api.common.trigger_dag``).
 
 from __future__ import annotations
 
-import os
 import re
 import time
-import uuid
 from typing import Any
 
-from airflow_aml._names import check_experiment_name, safe_relative_path
+from airflow_aml._names import safe_relative_path
 from airflow_aml.artifacts.registry import Registry
-from airflow_aml.compiler.build import resolve_parameter_values
+from airflow_aml.backends.server import ApiServerBackend
+from airflow_aml.core.experiment import RunOptions
 from airflow_aml.exceptions import ApiError, ValidationError
 from airflow_aml.pipeline.core.status import pipeline_status
 from airflow_aml.provider import aml_flag
@@ -110,10 +109,6 @@ def submit(
     experiment = body.get("ExperimentName")
     if not experiment:
         raise ApiError(400, "ExperimentName is required")
-    try:
-        check_experiment_name(experiment)
-    except ValidationError as exc:
-        raise ApiError(400, str(exc)) from None
     reg = registry()
     spec = reg.read_spec(published["dag_id"])
     if spec is None:
@@ -121,88 +116,47 @@ def submit(
     params = body.get("ParameterAssignments") or {}
     if not isinstance(params, dict):
         raise ApiError(400, "ParameterAssignments must be an object")
-    values = {**params, **_datapaths(spec, body.get("DataPathAssignments"))}
-    # The AML service accepts assignments of parameters the pipeline does not declare
-    # (the versioned-endpoints notebook relies on it): ignore them, and say so.
-    declared = {p.name for p in spec.parameters}
-    ignored = sorted(str(k) for k in values if k not in declared)
-    values = {k: v for k, v in values.items() if k in declared}
+    tags = body.get("tags") or body.get("Tags") or {}
     try:
-        resolved = resolve_parameter_values(spec, values, coerce_strings=True)
+        options = RunOptions(
+            experiment_name=experiment,
+            pipeline_parameters={**params, **_datapaths(spec, body.get("DataPathAssignments"))},
+            continue_on_step_failure=body.get("ContinueRunOnStepFailure"),
+            tags=tags,
+            parent_run_id=parent_run_id,
+            description=body.get("Description"),
+            run_source=body.get("RunSource") or "SDK",
+            run_type=body.get("RunType") or "HTTP",
+            submitted_by=user,
+            published_pipeline_id=published["id"],
+            pipeline_endpoint_id=endpoint["id"] if endpoint else None,
+            from_rest=True,  # strings converted; undeclared assignments ignored and named
+        )
+        resolved, ignored = options.resolve(spec)
     except ValidationError as exc:
         raise ApiError(400, str(exc)) from None
-    tags = body.get("tags") or body.get("Tags") or {}
-    if not isinstance(tags, dict):
-        raise ApiError(400, "tags must be an object")
-    keep_going = body.get("ContinueRunOnStepFailure")
-    if keep_going is not None and not isinstance(keep_going, bool):
-        raise ApiError(400, "ContinueRunOnStepFailure must be true or false")
-    run_id = str(uuid.uuid4())
-    options = {
-        "continue_on_step_failure": published.get("continue_on_step_failure", False)
-        if keep_going is None
-        else keep_going,
-        "regenerate_outputs": False,
-        "tags": {str(k): str(v) for k, v in tags.items()},
-        "parent_run_id": parent_run_id,
-        "published_pipeline_id": published["id"],
-        "pipeline_endpoint_id": endpoint["id"] if endpoint else None,
-        "description": body.get("Description"),
-        "run_source": body.get("RunSource") or "SDK",
-        "experiment_name": experiment,
-        "submitted_by": user,
-        "run_type": body.get("RunType") or "HTTP",
-    }
-    if ignored:
-        options["ignored_parameters"] = ignored
-    conf = {**resolved, RESERVED_CONF_KEY: options}
-    run_key = reg.write_run(
-        run_id, spec=spec.with_changes(tags=options["tags"]), conf=conf, experiment_name=experiment
-    )
-    _start(spec.dag_id, run_id, conf, run_key, user)
+    embedded = aml_flag("embedded")
+    run_id = ApiServerBackend(reg.url, embedded=embedded, user=user).start(spec, options)
+    keep_going = options.continue_on_step_failure
     return {
         "Id": run_id,
         "RunId": run_id,
         "ExperimentName": experiment,
         "Status": "NotStarted",
         "PipelineId": published["id"],
-        "PipelineEndpointId": options["pipeline_endpoint_id"],
+        "PipelineEndpointId": options.pipeline_endpoint_id,
         "DagId": spec.dag_id,
-        "Description": options["description"],
-        "RunSource": options["run_source"],
-        "Tags": options["tags"],
-        "ContinueRunOnStepFailure": options["continue_on_step_failure"],
+        "Description": options.description,
+        "RunSource": options.run_source,
+        "Tags": dict(options.tags),
+        "ContinueRunOnStepFailure": spec.continue_on_step_failure
+        if keep_going is None
+        else keep_going,
         "ParameterAssignments": resolved,
         "IgnoredParameterAssignments": ignored,
         "CreatedBy": user,
         "CreationTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-
-
-def _start(dag_id: str, run_id: str, conf: dict[str, Any], run_key: str, user: str) -> None:
-    if aml_flag("embedded"):
-        from airflow_aml.backends.runner_pool import RunnerPool
-
-        root = registry().root
-        RunnerPool(root, dict(os.environ)).enqueue(run_id, root / run_key)
-        return
-    from airflow.api.common.trigger_dag import trigger_dag
-    from airflow.utils.types import DagRunTriggeredByType
-
-    from airflow_aml.backends.notes import run_note
-
-    try:
-        trigger_dag(
-            dag_id,
-            triggered_by=DagRunTriggeredByType.REST_API,
-            run_id=run_id,
-            conf=conf,
-            logical_date=None,
-            triggering_user_name=user,
-            note=run_note(conf),
-        )
-    except Exception as exc:  # DAG not parsed yet, paused, ...: say so, not 500
-        raise ApiError(409, f"could not trigger DAG {dag_id!r}: {exc}") from None
 
 
 def run_record(run_id: str) -> dict[str, Any]:
