@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aml._files import atomic_write_text
 from airflow_aml.artifacts.snapshot import Snapshot
-from airflow_aml.backends.airflow_home import airflow_env, prepare_home
+from airflow_aml.backends.airflow_home import airflow_env, prepare_home, ui_url
 from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.backends.runner_pool import RunnerPool
 from airflow_aml.spec import PipelineSpec
@@ -41,6 +41,11 @@ class EmbeddedBackend(RegistryBackend):
         self.airflow_home = workspace.airflow_home
         self.runs_dir = self.registry / "runs"
         self._pool = RunnerPool(self.registry, airflow_env(self.airflow_home, self.registry))
+
+    @property
+    def api_url(self) -> str:
+        """Where ``airflow-aml ui`` serves this home (the port it last served on)."""
+        return ui_url(self.airflow_home)
 
     # ----------------------------------------------------------------- submit
     def publish(self, spec: PipelineSpec, snapshots: dict[str, Snapshot]) -> PipelineSpec:
