@@ -11,6 +11,7 @@ the artifact store.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aml._files import atomic_write_text
 from airflow_aml.artifacts.snapshot import Snapshot
+from airflow_aml.backends import airflow_compat, task_logs
 from airflow_aml.backends.airflow_home import airflow_env, prepare_home, ui_url
 from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.backends.runner_pool import RunnerPool
@@ -63,54 +65,28 @@ class EmbeddedBackend(RegistryBackend):
         """Embedded runs ignore pausing; the registry record keeps the status."""
 
     # ------------------------------------------------------------------ reads
+    # The home's metadata DB is read without Airflow (importing it costs seconds); the
+    # schema knowledge this needs is in airflow_compat, with a test per query.
     def _db(self) -> sqlite3.Connection | None:
-        path = self.airflow_home / "airflow.db"
-        if not path.exists():
-            return None
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        conn.row_factory = sqlite3.Row
-        return conn
+        return airflow_compat.metadata_db(self.airflow_home)
 
     def _query(self, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
-        conn = self._db()
-        if conn is None:
-            return []
-        try:
-            return conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []  # the runner has not migrated the DB yet
-            raise
-        finally:
-            conn.close()
+        return airflow_compat.query_metadata_db(self.airflow_home, sql, args)
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         """The DagRun row (state, dates) or None before it exists."""
-        rows = self._query(
-            "SELECT state, start_date, end_date, conf FROM dag_run WHERE dag_id = ? AND run_id = ?",
-            (dag_id, run_id),
-        )
-        return dict(rows[0]) if rows else None
+        return airflow_compat.read_dag_run(self.airflow_home, dag_id, run_id)
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
         """TaskInstance rows by task id."""
-        rows = self._query(
-            "SELECT task_id, state, start_date, end_date, try_number, id FROM task_instance "
-            "WHERE dag_id = ? AND run_id = ? AND map_index = -1",
-            (dag_id, run_id),
-        )
-        return {r["task_id"]: dict(r) for r in rows}
+        rows = airflow_compat.read_task_instances(self.airflow_home, dag_id, run_id)
+        return {r["task_id"]: r for r in rows}
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
         """An XCom value of a task in a run (JSON-decoded), or None."""
-        rows = self._query(
-            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND "
-            "task_id = ? AND key = ? AND map_index = -1",
-            (dag_id, run_id, task_id, key),
-        )
-        if not rows or rows[0]["value"] is None:
+        value = airflow_compat.read_xcom_value(self.airflow_home, dag_id, run_id, task_id, key)
+        if value is None:
             return None
-        value = rows[0]["value"]
         return json.loads(value) if isinstance(value, str | bytes) else value
 
     def runner_state(self, run_id: str) -> dict[str, Any]:
@@ -143,16 +119,22 @@ class EmbeddedBackend(RegistryBackend):
         self._pool.stop_all()
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
-        """The Airflow task log of one try, if the home keeps one."""
-        path = (
-            self.airflow_home
-            / "logs"
-            / f"dag_id={dag_id}"
-            / f"run_id={run_id}"
-            / f"task_id={task_id}"
-            / f"attempt={try_number}.log"
+        """The Airflow task log of one try, if the home keeps one.
+
+        The file Airflow's own log reader opens: the run's log file name template
+        under the home's ``[logging] base_log_folder``.
+        """
+        path = task_logs.run_task_log_path(
+            self.airflow_home,
+            task_logs.base_log_folder(self.airflow_home),
+            dag_id,
+            run_id,
+            task_id,
+            try_number,
         )
-        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+        if path is None or not os.path.exists(path):
+            return None
+        return Path(path).read_text(encoding="utf-8", errors="replace")
 
     def runner_log(self, run_id: str) -> str:
         """Console output of the runner process."""
@@ -170,21 +152,10 @@ class EmbeddedBackend(RegistryBackend):
 
         Same figures as Airflow's ``GET /api/v2/pools/{name}``.
         """
-        rows = self._query(
-            "SELECT pool, slots, description, include_deferred FROM slot_pool WHERE pool = ?",
-            (pool_name,),
-        )
-        if not rows:
+        pool = airflow_compat.read_pool(self.airflow_home, pool_name)
+        if pool is None:
             return None
-        pool = dict(rows[0])
-        used = {
-            r["state"]: int(r["n"] or 0)
-            for r in self._query(
-                "SELECT state, SUM(pool_slots) AS n FROM task_instance WHERE pool = ? AND "
-                "state IN ('running', 'queued', 'scheduled', 'deferred') GROUP BY state",
-                (pool_name,),
-            )
-        }
+        used = airflow_compat.read_pool_usage(self.airflow_home, pool_name)
         slots = int(pool["slots"])
         occupied = used.get("running", 0) + used.get("queued", 0)
         if pool["include_deferred"]:

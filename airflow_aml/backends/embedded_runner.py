@@ -6,8 +6,11 @@ with ``AIRFLOW_HOME`` pointing at the workspace's Airflow home. It takes a
 runner slot, migrates the DB on first use, then takes queued runs one at a
 time: renders the frozen spec as a DAG and runs it with ``dag.test()`` under
 the run id chosen at submit, writing the run's console output to
-``runs/<run_id>.log``. It stays warm between runs and exits when idle.
-A ``runs/<run_id>.canceled`` marker cancels the current run.
+``runs/<run_id>.log`` and each task try's log to its Airflow task log file
+(:mod:`~airflow_aml.backends.task_logs`). The Airflow internals this needs
+are in :mod:`~airflow_aml.backends.airflow_compat`. It stays warm between
+runs and exits when idle. A ``runs/<run_id>.canceled`` marker cancels the
+current run.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from airflow_aml._files import atomic_write_text
 from airflow_aml.backends.runner_pool import IDLE_SECONDS, RunnerPool
@@ -36,31 +38,29 @@ _MAX_RUNS_PER_PROCESS = 200
 
 
 def _ensure_pools(spec: Any) -> None:
-    from airflow.models.pool import Pool
+    from airflow_aml.backends.airflow_compat import ensure_pool
 
     for step in spec.steps:
         pool = step.compute.get("pool")
         if pool:
-            Pool.create_or_update_pool(
+            ensure_pool(
                 pool,
                 slots=int(step.compute.get("max_nodes", 4)),
                 description=f"AmlCompute {step.compute['name']}",
-                include_deferred=False,
             )
 
 
 def run_pipeline(spec: Any, run_id: str, conf: dict[str, Any]) -> str:
     """Run ``spec`` as DAG run ``run_id`` in this process; return the final DagRun state."""
-    from airflow.models.dagrun import DagRun
     from airflow.sdk import timezone
 
+    from airflow_aml.backends.airflow_compat import dag_test_with_run_id
     from airflow_aml.backends.notes import annotate_finished_run
     from airflow_aml.compiler.render import render_dag
 
     dag = render_dag(spec, embedded=True)
     _ensure_pools(spec)
-    with mock.patch.object(DagRun, "generate_run_id", return_value=run_id):
-        dr = dag.test(run_conf=conf, logical_date=timezone.utcnow())
+    dr = dag_test_with_run_id(dag, run_id, run_conf=conf, logical_date=timezone.utcnow())
     try:
         annotate_finished_run(spec.dag_id, run_id)
     except Exception as exc:  # notes are a courtesy: never fail a finished run for them
@@ -130,15 +130,15 @@ def run_job(run_file: Path) -> None:
 def _warm_execution_api() -> None:
     """Start Airflow's in-process execution API now (~4 s), not inside the first run.
 
-    An idle runner is then really warm. Uses a private Airflow helper; if it
-    moves, the first run simply pays the start-up itself.
+    An idle runner is then really warm. If the Airflow internal this uses
+    (``airflow_compat.warm_execution_api``) moves, the first run pays the start-up.
     """
     try:
-        from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor
+        from airflow_aml.backends.airflow_compat import warm_execution_api
 
-        InProcessTestSupervisor._api_client().get("health")
+        warm_execution_api()
     except Exception as exc:
-        print(f"airflow-aml: execution API warm-up skipped: {exc}", file=sys.stderr)
+        print(f"airflow-aml: execution API warm-up skipped: {exc!r}", file=sys.stderr)
 
 
 def serve(registry: Path) -> int:
@@ -161,13 +161,12 @@ def serve(registry: Path) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        from airflow.configuration import conf as airflow_conf
-
+        from airflow_aml.backends import task_logs
         from airflow_aml.backends.airflow_home import ensure_database
-        from airflow_aml.backends.task_logs import install as install_task_logs
 
-        ensure_database(Path(os.environ["AIRFLOW_HOME"]))
-        install_task_logs(airflow_conf.get("logging", "base_log_folder"))
+        home = Path(os.environ["AIRFLOW_HOME"])
+        ensure_database(home)
+        task_logs.try_install(home)
         _warm_execution_api()
         pool.set_state(slot, "idle")
         idle_since, runs = time.monotonic(), 0
