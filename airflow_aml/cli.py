@@ -199,7 +199,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     """Print shell exports for the plain airflow CLI."""
     ws = _workspace(args.home)
     env = _env(ws)
-    for key in ("AIRFLOW_HOME", "AIRFLOW_CONFIG", "AIRFLOW_AML_REGISTRY"):
+    for key in ("AIRFLOW_HOME", "AIRFLOW_CONFIG", "AIRFLOW__AML__REGISTRY"):
         print(f"export {key}={env[key]}")
     return 0
 
@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     env = sub.add_parser(
         "env",
         help="print the exports that point the plain airflow CLI at the workspace home",
-        description="Print the exports (AIRFLOW_HOME, AIRFLOW_CONFIG, AIRFLOW_AML_REGISTRY) "
+        description="Print the exports (AIRFLOW_HOME, AIRFLOW_CONFIG, AIRFLOW__AML__REGISTRY) "
         "that point the plain airflow CLI at the workspace home.",
     )
     env.set_defaults(func=cmd_env)

@@ -35,13 +35,13 @@ def fresh_home(prefix: str) -> Path:
     it is removed when the process exits."""
     home = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ["AIRFLOW_AML_HOME"] = str(home)
-    os.environ["AIRFLOW_AML_CACHE"] = str(home / "cache")
+    os.environ["AIRFLOW__AML__CACHE_DIR"] = str(home / "cache")
     from airflow_aml.backends.airflow_home import prepare_home
 
     prepare_home(home / "airflow")
     os.environ["AIRFLOW_HOME"] = str(home / "airflow")
     os.environ["AIRFLOW_CONFIG"] = str(home / "airflow" / "airflow.cfg")
-    os.environ["AIRFLOW_AML_REGISTRY"] = str(home / "registry")
+    os.environ["AIRFLOW__AML__REGISTRY"] = str(home / "registry")
     atexit.register(_remove_home, home)
     return home
 

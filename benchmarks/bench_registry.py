@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--pipelines", type=int, default=100)
     args = parser.parse_args()
     home = fresh_home("bench-registry-")
-    os.environ["AIRFLOW_AML_CACHE"] = str(home / "cache")
+    os.environ["AIRFLOW__AML__CACHE_DIR"] = str(home / "cache")
     azurite = start_azurite(Path(tempfile.mkdtemp(prefix="bench-azurite-")))
     try:
         azurite.create_container("aml")

@@ -7,7 +7,7 @@ so submitted pipelines show up, and can be triggered, in the Airflow UI.
 Parsing reads JSON only: no user code is imported, and one unreadable spec
 does not hide the others.
 
-The registry is ``$AIRFLOW_AML_REGISTRY``, else ``$AIRFLOW_HOME/../registry``
+The registry is ``[aml] registry`` (``$AIRFLOW__AML__REGISTRY``), else ``$AIRFLOW_HOME/../registry``
 (which is the workspace registry for the embedded workspace's Airflow home).
 """
 

@@ -37,14 +37,15 @@ import pytest  # noqa: E402
 _HOME = Path(tempfile.mkdtemp(prefix="aml-test-home-"))
 os.environ["AIRFLOW_AML_HOME"] = str(_HOME)
 os.environ.pop("AIRFLOW_AML_REGISTRY", None)
-os.environ["AIRFLOW_AML_CACHE"] = str(_HOME / "cache")
+os.environ.pop("AIRFLOW_AML_CACHE", None)
+os.environ["AIRFLOW__AML__CACHE_DIR"] = str(_HOME / "cache")
 
 from airflow_aml.backends.airflow_home import prepare_home  # noqa: E402
 
 prepare_home(_HOME / "airflow")
 os.environ["AIRFLOW_HOME"] = str(_HOME / "airflow")
 os.environ["AIRFLOW_CONFIG"] = str(_HOME / "airflow" / "airflow.cfg")
-os.environ["AIRFLOW_AML_REGISTRY"] = str(_HOME / "registry")
+os.environ["AIRFLOW__AML__REGISTRY"] = str(_HOME / "registry")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

@@ -45,7 +45,7 @@ def test_loader_file_turns_registry_specs_into_dags(ws, make_source, tmp_path, m
     (registry / "specs").mkdir(parents=True)
     (registry / "specs" / "loader_check.json").write_text(spec.dumps())
     (registry / "specs" / "broken.json").write_text("{not json")
-    monkeypatch.setenv("AIRFLOW_AML_REGISTRY", str(registry))
+    monkeypatch.setenv("AIRFLOW__AML__REGISTRY", str(registry))
     bag = DagBag(dag_folder=str(EXAMPLES / "airflow_aml_loader.py"))
     assert bag.import_errors == {}
     assert "loader_check" in bag.dags  # the broken spec did not hide the good one

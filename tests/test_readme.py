@@ -217,11 +217,9 @@ def urls_in(text: str) -> list[str]:
 
 def fresh_env(**extra: str) -> dict[str, str]:
     """The test environment minus the session home's Airflow settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("AIRFLOW_HOME", "AIRFLOW_CONFIG", "AIRFLOW_AML_REGISTRY", "AIRFLOW_AML_CACHE")
-    }
+    session = ("AIRFLOW_HOME", "AIRFLOW_CONFIG", "AIRFLOW__AML__REGISTRY")
+    session += ("AIRFLOW__AML__CACHE_DIR",)
+    env = {k: v for k, v in os.environ.items() if k not in session}
     env.update(extra)
     return env
 
@@ -640,7 +638,7 @@ def _loader_line(block: Block, request: pytest.FixtureRequest) -> None:
     monkeypatch = request.getfixturevalue("monkeypatch")
     registry = request.getfixturevalue("tmp_path") / "registry"
     registry.mkdir()
-    monkeypatch.setenv("AIRFLOW_AML_REGISTRY", str(registry))
+    monkeypatch.setenv("AIRFLOW__AML__REGISTRY", str(registry))
     namespace: dict[str, Any] = {}
     exec(compile(block.code, "README loader", "exec"), namespace)
     dags = {k: v for k, v in namespace.items() if not k.startswith("__")}

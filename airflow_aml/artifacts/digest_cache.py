@@ -2,7 +2,7 @@
 
 An unchanged file is never re-read: a warm reuse check of a large source
 folder costs one ``stat`` per file. The cache is a SQLite file (WAL mode,
-safe for concurrent processes) under ``$AIRFLOW_AML_CACHE`` or
+safe for concurrent processes) under ``[aml] cache_dir`` or
 ``~/.cache/airflow_aml``; if it cannot be opened, hashing still works,
 uncached.
 """
@@ -128,7 +128,7 @@ _default: tuple[Path, DigestCache] | None = None
 
 
 def default_cache() -> DigestCache:
-    """The process-wide cache at ``$AIRFLOW_AML_CACHE`` (or ``~/.cache/airflow_aml``)."""
+    """The process-wide cache at ``[aml] cache_dir`` (or ``~/.cache/airflow_aml``)."""
     global _default
     target = cache_root() / "file-digests.sqlite"
     if _default is None or _default[0] != target:

@@ -142,10 +142,8 @@ def airflow_env(airflow_home: Path, registry: Path) -> dict[str, str]:
     env["AIRFLOW_CONFIG"] = str(airflow_home / "airflow.cfg")
     env["AIRFLOW__AML__REGISTRY"] = str(registry)  # [aml] registry
     env["AIRFLOW__AML__EMBEDDED"] = "True"  # [aml] embedded: REST runs go to the runner pool
-    # The variables of earlier releases, for readers not moved to [aml] yet
-    # (``airflow-aml env``, the loader's embedded rendering); [aml] wins where both are set.
-    env["AIRFLOW_AML_REGISTRY"] = str(registry)
-    env["AIRFLOW_AML_EMBEDDED"] = "1"
+    for old in ("AIRFLOW_AML_REGISTRY", "AIRFLOW_AML_EMBEDDED"):  # earlier releases' names
+        env.pop(old, None)
     # Settings only this library owns are pinned here, over any inherited value.
     for key in [k for k in env if k.startswith("AIRFLOW__")]:
         if key.startswith(("AIRFLOW__CORE__", "AIRFLOW__DATABASE__", "AIRFLOW__LOGGING__")):

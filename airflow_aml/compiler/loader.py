@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_aml.compiler.render import render_dag
 from airflow_aml.exceptions import DatastoreException
+from airflow_aml.provider import aml_flag, aml_setting
 from airflow_aml.spec import PipelineSpec
 
 __all__ = ["dags_from_registry", "registry_path", "registry_location", "REGISTRY_DAG_ID"]
@@ -26,8 +27,6 @@ def registry_location() -> str:
     ``$AIRFLOW_HOME/../registry``. The variable ``AIRFLOW_AML_REGISTRY`` of earlier releases
     is still read when the setting is unset (with a ``DeprecationWarning``)."""
     import airflow.configuration  # noqa: F401  (Airflow-side: [aml] comes from its config)
-
-    from airflow_aml.provider import aml_setting
 
     location = aml_setting("registry")
     if location:
@@ -98,7 +97,7 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
     from airflow_aml.artifacts.registry import Registry
 
     location = str(registry) if registry else registry_location()
-    embedded = os.environ.get("AIRFLOW_AML_EMBEDDED") == "1"
+    embedded = aml_flag("embedded")
     dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(location)}
     for name, text in Registry(location).spec_texts():
         try:

@@ -246,7 +246,7 @@ def fresh_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("fresh_default")
 def test_default_cache_honours_airflow_aml_cache(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_AML_CACHE", str(tmp_path / "one"))
+    monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", str(tmp_path / "one"))
     first = default_cache()
     assert first.path == tmp_path / "one" / "file-digests.sqlite"
     assert default_cache() is first  # one per process while the setting holds
@@ -255,7 +255,7 @@ def test_default_cache_honours_airflow_aml_cache(tmp_path: Path, monkeypatch):
     assert first.digests([str(f)]) == [_xxh(b"data")]
     assert [r[4] for r in _rows(tmp_path / "one" / "file-digests.sqlite")] == [_xxh(b"data")]
 
-    monkeypatch.setenv("AIRFLOW_AML_CACHE", str(tmp_path / "two"))
+    monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", str(tmp_path / "two"))
     second = default_cache()
     assert second.path == tmp_path / "two" / "file-digests.sqlite"
     assert second is not first
@@ -266,9 +266,9 @@ def test_default_cache_honours_airflow_aml_cache(tmp_path: Path, monkeypatch):
 def test_default_cache_falls_back_to_the_home_cache_folder(tmp_path, monkeypatch, setting):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     if setting is None:
-        monkeypatch.delenv("AIRFLOW_AML_CACHE", raising=False)
+        monkeypatch.delenv("AIRFLOW__AML__CACHE_DIR", raising=False)
     else:
-        monkeypatch.setenv("AIRFLOW_AML_CACHE", setting)
+        monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", setting)
     cache = default_cache()
     expected = tmp_path / "home" / ".cache" / "airflow_aml" / "file-digests.sqlite"
     assert cache.path == expected
@@ -281,8 +281,8 @@ def test_default_cache_falls_back_to_the_home_cache_folder(tmp_path, monkeypatch
 def test_default_cache_follows_a_new_setting_after_a_failed_one(tmp_path, monkeypatch):
     bad = tmp_path / "bad"
     (bad / "file-digests.sqlite").mkdir(parents=True)  # a folder: sqlite cannot open it
-    monkeypatch.setenv("AIRFLOW_AML_CACHE", str(bad))
+    monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", str(bad))
     f = _write(tmp_path / "a.txt", b"data")
     assert default_cache().digests([str(f)]) == [_xxh(b"data")]  # degraded, no error
-    monkeypatch.setenv("AIRFLOW_AML_CACHE", str(tmp_path / "good"))
+    monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", str(tmp_path / "good"))
     assert default_cache().path == tmp_path / "good" / "file-digests.sqlite"

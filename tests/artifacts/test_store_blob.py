@@ -153,7 +153,7 @@ def test_resolve_downloads_once_into_the_cache(store: ArtifactStore, container):
     local = store.resolve(ref)
     assert local.is_dir()
     assert local == cache_root() / "outputs" / ref.digest
-    cache = Path(os.environ["AIRFLOW_AML_CACHE"]).resolve()
+    cache = Path(os.environ["AIRFLOW__AML__CACHE_DIR"]).resolve()
     assert local.resolve().is_relative_to(cache)
     assert _read_tree(local) == FILES
     assert tree_digest(local) == ref.digest

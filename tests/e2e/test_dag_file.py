@@ -58,7 +58,7 @@ def test_dag_file_pipeline_runs_with_reuse(tmp_path):
         AIRFLOW__CORE__DAGS_FOLDER=str(dags),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW_AML_HOME=str(tmp_path / "aml"),
-        AIRFLOW_AML_CACHE=str(tmp_path / "cache"),
+        AIRFLOW__AML__CACHE_DIR=str(tmp_path / "cache"),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
     )
     out = subprocess.run(
