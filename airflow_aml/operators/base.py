@@ -33,22 +33,49 @@ from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.compiler.assets import output_asset
-from airflow_aml.exceptions import StepFailed
+from airflow_aml.exceptions import DatastoreException, StepFailed
 from airflow_aml.operators.common import (
     REUSE_XCOM_KEY,
     ensure_run_not_failed,
     owner_finished,
     pull_output,
-    resolve_params,
     reuse_index,
     run_options,
 )
+from airflow_aml.operators.inputs import resolve_inputs
 from airflow_aml.operators.reuse_check import ReuseCheck, ReuseDecision
-from airflow_aml.runtime.contract import step_run_id
+from airflow_aml.runtime.contract import render_arguments, step_run_id
 from airflow_aml.runtime.record import PROPERTIES, REUSE, STATUS, RecordWriter
-from airflow_aml.spec import InputSpec, StepSpec
+from airflow_aml.spec import StepSpec
 
 __all__ = ["AmlStepOperator", "StepContext", "StepFailed"]
+
+
+def resolve_params(
+    context: Any, store: ArtifactStore, pipeline: dict[str, Any], *, fetch_into: Path | None = None
+) -> dict[str, Any]:
+    """The run's parameter values. With ``fetch_into``, DataPath values become local
+    paths: in place on a local datastore, downloaded below ``fetch_into`` from a remote
+    one (an error names the parameter when the path does not exist there)."""
+    given = context.get("params") or {}
+    values: dict[str, Any] = {}
+    for name, ptype in pipeline.get("parameters", {}).items():
+        value = given.get(name)
+        if fetch_into is not None and ptype == "datapath" and isinstance(value, dict):
+            datastore, path = value["datastore"], value.get("path", "")
+            if store.is_local(datastore):
+                values[name] = str(store.local_path(datastore, path))
+                continue
+            local = store.materialise(datastore, path, fetch_into / "datapaths" / name)
+            if local is None:
+                raise DatastoreException(
+                    f"DataPath parameter {name!r}: {path!r} does not exist on datastore "
+                    f"{datastore!r}"
+                )
+            values[name] = str(local)
+        else:
+            values[name] = value
+    return values
 
 
 class _Heartbeat:
@@ -95,6 +122,12 @@ class StepContext:
         self.record = record
         self.workdir = workdir
         self.pipeline = pipeline
+
+    @property
+    def arguments(self) -> list[str]:
+        """The step's arguments as command-line strings: paths and parameter values in
+        place of its inputs, outputs and ``PipelineParameter`` arguments (appendix D)."""
+        return render_arguments(self.spec.arguments, params=self.params, paths=self.paths)
 
 
 class AmlStepOperator(BaseOperator):
@@ -264,7 +297,7 @@ class AmlStepOperator(BaseOperator):
             writer.write_json(PROPERTIES, self._properties(spec, ti))
             writer.write_json(REUSE, published)
             params = resolve_params(context, store, self.pipeline, fetch_into=workdir)
-            paths = self._resolve_inputs(spec, upstream, store, workdir, params)
+            paths = resolve_inputs(spec, upstream, store, workdir, params)
             for ds in {o.datastore for o in spec.outputs}:
                 staging[ds] = store.staging(
                     ds, run_id, spec.task_id, ti.try_number, local_root=workdir
@@ -384,68 +417,6 @@ class AmlStepOperator(BaseOperator):
         dag_id = str(context["ti"].dag_id)
         for name, extra in outputs.items():
             events[output_asset(dag_id, spec.task_id, name)].extra = extra
-
-    def _resolve_inputs(
-        self,
-        spec: StepSpec,
-        upstream: dict[str, ArtifactReference],
-        store: ArtifactStore,
-        workdir: Path,
-        params: dict[str, Any],
-    ) -> dict[str, str]:
-        paths: dict[str, str] = {}
-        for inp in spec.inputs:
-            source = self._input_source(
-                inp, upstream, store, params, workdir / "fetched" / inp.name
-            )
-            if inp.mode == "download":
-                target = (
-                    Path(inp.path_on_compute)
-                    if inp.path_on_compute
-                    else workdir / "inputs" / inp.name
-                )
-                if not target.is_absolute():
-                    target = workdir / target
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.exists() and inp.overwrite:
-                    shutil.rmtree(target) if target.is_dir() else target.unlink()
-                if source.is_relative_to(workdir):  # fetched from a remote datastore
-                    shutil.move(source, target)
-                elif source.is_dir():
-                    shutil.copytree(source, target, dirs_exist_ok=True)
-                else:
-                    shutil.copyfile(source, target)
-                paths[inp.name] = str(target)
-            else:
-                paths[inp.name] = str(source)
-        return paths
-
-    def _input_source(
-        self,
-        inp: InputSpec,
-        upstream: dict[str, ArtifactReference],
-        store: ArtifactStore,
-        params: dict[str, Any],
-        fetch: Path,
-    ) -> Path:
-        """Where an input is on this machine (remote data is downloaded into ``fetch``)."""
-        if inp.kind == "pipeline_data":
-            return store.resolve(upstream[inp.name])
-        if inp.kind == "datapath_param":
-            assert inp.param is not None
-            path = Path(params[inp.param])
-        else:
-            assert inp.datastore is not None
-            found = store.materialise(inp.datastore, inp.path or "", fetch)
-            if found is None:
-                raise StepFailed(
-                    f"input {inp.name!r}: {inp.path or '/'} does not exist on datastore "
-                    f"{inp.datastore!r}"
-                )
-            return found
-        if not path.exists():
-            raise StepFailed(f"input {inp.name!r}: {path} does not exist")
-        return path
 
     def _properties(self, spec: StepSpec, ti: Any) -> dict[str, Any]:
         return {

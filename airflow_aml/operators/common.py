@@ -3,7 +3,6 @@ the run-failed check, the reuse index and its claim owners' state."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
@@ -11,7 +10,6 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactReference, ArtifactStore
 from airflow_aml.artifacts.xcom import as_reference
-from airflow_aml.exceptions import DatastoreException
 from airflow_aml.runtime import cancel
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY
 from airflow_aml.spec import RESERVED_CONF_KEY
@@ -20,7 +18,6 @@ __all__ = [
     "REUSE_XCOM_KEY",
     "run_options",
     "ensure_run_not_failed",
-    "resolve_params",
     "pull_output",
     "reuse_index",
     "owner_finished",
@@ -57,33 +54,6 @@ def ensure_run_not_failed(
             "not started: another step of this pipeline run failed and "
             "continue_on_step_failure is off"
         )
-
-
-def resolve_params(
-    context: Any, store: ArtifactStore, pipeline: dict[str, Any], *, fetch_into: Path | None = None
-) -> dict[str, Any]:
-    """The run's parameter values. With ``fetch_into``, DataPath values become local
-    paths: in place on a local datastore, downloaded below ``fetch_into`` from a remote
-    one (an error names the parameter when the path does not exist there)."""
-    given = context.get("params") or {}
-    values: dict[str, Any] = {}
-    for name, ptype in pipeline.get("parameters", {}).items():
-        value = given.get(name)
-        if fetch_into is not None and ptype == "datapath" and isinstance(value, dict):
-            datastore, path = value["datastore"], value.get("path", "")
-            if store.is_local(datastore):
-                values[name] = str(store.local_path(datastore, path))
-                continue
-            local = store.materialise(datastore, path, fetch_into / "datapaths" / name)
-            if local is None:
-                raise DatastoreException(
-                    f"DataPath parameter {name!r}: {path!r} does not exist on datastore "
-                    f"{datastore!r}"
-                )
-            values[name] = str(local)
-        else:
-            values[name] = value
-    return values
 
 
 def pull_output(

@@ -15,7 +15,7 @@ from typing import IO, Any
 from airflow_aml.artifacts.snapshot import local_source
 from airflow_aml.operators.base import AmlStepOperator, StepContext, StepFailed
 from airflow_aml.runtime import cancel, contract
-from airflow_aml.runtime.contract import data_reference_env, parameter_env, render_arguments
+from airflow_aml.runtime.contract import data_reference_env, parameter_env
 from airflow_aml.runtime.launcher import NO_SHIM_FLAG
 from airflow_aml.runtime.record import STDERR, STDOUT
 
@@ -52,7 +52,7 @@ class PythonScriptStepOperator(AmlStepOperator):
             "airflow_aml.runtime.launcher",
             *shim,
             str(script),
-            *render_arguments(spec.arguments, params=ctx.params, paths=ctx.paths),
+            *ctx.arguments,
         ]
         env = self._environment(ctx)
         timeout = spec.runconfig.get("max_run_duration_seconds")
