@@ -20,14 +20,14 @@ appears under both; one defined elsewhere names its module).
     │   ├── NotSupportedError           a v1 call not supported; names the alternative
     │   ├── RecordNotFound              no published pipeline / endpoint with that id
     │   ├── ApiError                    an AML REST route's answer: .status, .reason
-    │   ├── SpecError                   in airflow_aml.spec_schema: a stored spec is invalid
+    │   ├── SpecError                   a stored pipeline spec is invalid (names the field)
     │   └── AuthenticationException     credentials missing or refused
     ├── WorkspaceException              a workspace cannot be found or loaded
     │   └── AuthenticationException     (the same class: also a UserErrorException)
     ├── ComputeTargetException          a compute target is missing or unusable
     ├── ExperimentExecutionException    a run cannot be submitted, started or read back
     │   ├── RunNotFound                 no run with that id
-    │   └── AirflowApiError             in airflow_aml.backends.deployed: Airflow refused a call
+    │   └── AirflowApiError             Airflow refused a REST call: .status, .reason
     ├── ActivityFailedException         a run ended failed: .run_id, .status
     │   ├── StepRunFailed               seen by the client: .step_name, .stderr_tail
     │   └── StepFailed                  inside the step's task: .stderr_tail
@@ -49,6 +49,9 @@ appears under both; one defined elsewhere names its module).
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 __all__ = [
     "AmlError",
     "UserErrorException",
@@ -65,6 +68,8 @@ __all__ = [
     "RecordNotFound",
     "ApiError",
     "StepFailed",
+    "SpecError",
+    "AirflowApiError",
     "AzureMLException",
     "AuthenticationException",
     "AzureMLAggregatedException",
@@ -261,3 +266,23 @@ class WebserviceException(AmlError):
 
 class WorkspacePrivateEndpointException(AmlError):
     """A workspace private endpoint problem (v1 name)."""
+
+
+class SpecError(UserErrorException):
+    """A stored pipeline spec is not valid (corrupt, truncated, or of another version)."""
+
+
+class AirflowApiError(ExperimentExecutionException):
+    """Airflow answered a REST call with an error: ``.status`` and Airflow's ``.reason``."""
+
+    def __init__(self, what: str, status: int, body: Any):
+        self.status = status
+        if isinstance(body, bytes | bytearray):
+            body = body.decode("utf-8", errors="replace")
+        body = str(body or "")
+        try:
+            detail = json.loads(body).get("detail", body)
+        except (ValueError, AttributeError):
+            detail = body
+        self.reason = (detail if isinstance(detail, str) else json.dumps(detail))[:500]
+        super().__init__(f"Airflow API {what} failed ({status}): {self.reason}")

@@ -185,7 +185,7 @@ class PipelineSpec:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            from airflow_aml.spec_schema import SpecError
+            from airflow_aml.exceptions import SpecError
 
             raise SpecError(f"a pipeline spec must be JSON: {exc}") from None
         return cls.from_json(data)

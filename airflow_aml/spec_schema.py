@@ -26,13 +26,9 @@ from pydantic import (
     field_validator,
 )
 
-from airflow_aml.exceptions import UserErrorException
+from airflow_aml.exceptions import SpecError
 
 __all__ = ["SpecError", "validate_spec", "STEP_MODELS"]
-
-class SpecError(UserErrorException):
-    """A stored pipeline spec is not valid (corrupt, truncated, or of another version)."""
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

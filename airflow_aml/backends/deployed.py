@@ -35,7 +35,11 @@ from airflow_aml.backends import airflow_auth
 from airflow_aml.backends.base import RegistryBackend
 from airflow_aml.compiler.loader import REGISTRY_DAG_ID
 from airflow_aml.compiler.render import spec_marker
-from airflow_aml.exceptions import ExperimentExecutionException, WorkspaceException
+from airflow_aml.exceptions import (
+    AirflowApiError,
+    ExperimentExecutionException,
+    WorkspaceException,
+)
 from airflow_aml.spec import PipelineSpec
 
 if TYPE_CHECKING:
@@ -179,22 +183,6 @@ class AirflowClient:
         shown = [repr(a) for a in args if isinstance(a, str | int | float)]
         shown += [f"{k}={v!r}" for k, v in kwargs.items() if isinstance(v, str | int | float)]
         return f"{getattr(operation, '__name__', 'call')}({', '.join(shown)})"
-
-
-class AirflowApiError(ExperimentExecutionException):
-    """Airflow answered a REST call with an error: ``.status`` and Airflow's ``.reason``."""
-
-    def __init__(self, what: str, status: int, body: Any):
-        self.status = status
-        if isinstance(body, bytes | bytearray):
-            body = body.decode("utf-8", errors="replace")
-        body = str(body or "")
-        try:
-            detail = json.loads(body).get("detail", body)
-        except (ValueError, AttributeError):
-            detail = body
-        self.reason = (detail if isinstance(detail, str) else json.dumps(detail))[:500]
-        super().__init__(f"Airflow API {what} failed ({status}): {self.reason}")
 
 
 class DeployedBackend(RegistryBackend):

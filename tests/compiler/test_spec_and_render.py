@@ -10,11 +10,11 @@ from airflow_aml.compiler.render import render_dag
 from airflow_aml.core import Workspace
 from airflow_aml.core.compute import AmlCompute, ComputeTarget
 from airflow_aml.data import DataPath, DataPathComputeBinding
+from airflow_aml.exceptions import SpecError
 from airflow_aml.pipeline.core import Pipeline, PipelineData, PipelineParameter, StepSequence
 from airflow_aml.pipeline.core.graph import Edge
 from airflow_aml.pipeline.steps import PythonScriptStep
 from airflow_aml.spec import SPEC_VERSION, PipelineSpec
-from airflow_aml.spec_schema import SpecError
 
 
 @pytest.fixture
