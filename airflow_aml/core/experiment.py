@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from airflow_aml.spec import ParameterSpec, PipelineSpec
 
 __all__ = ["Experiment", "RunOptions"]
+
+# v1 submit arguments accepted and ignored (no e-mail notifications, no credential passthrough)
+_IGNORED_SUBMIT_KWARGS = {"pipeline_params", "enable_email_notification", "credential_passthrough"}
+# submit arguments that are RunOptions fields (the others go to the config's submit)
+_OPTION_FIELDS = {"continue_on_step_failure", "regenerate_outputs", "parent_run_id"}
 
 
 class Experiment:
@@ -53,9 +59,10 @@ class Experiment:
         """Submit ``config`` (a ``Pipeline``, ``PublishedPipeline`` or ``PipelineEndpoint``)
         and return its run at once.
 
-        Keyword arguments for a pipeline: ``pipeline_parameters``,
-        ``continue_on_step_failure``, ``regenerate_outputs``, ``parent_run_id``.
-        Validation problems raise before anything runs.
+        Keyword arguments: ``pipeline_parameters``, ``parent_run_id``; for a pipeline also
+        ``continue_on_step_failure``, ``regenerate_outputs``; for a published pipeline
+        ``continue_on_step_failure``; for an endpoint ``pipeline_version``. Validation
+        problems raise before anything runs.
         """
         submit = getattr(config, "_experiment_submit", None)
         if submit is None:
@@ -64,7 +71,28 @@ class Experiment:
                 "Pipeline, PublishedPipeline or PipelineEndpoint (wrap scripts in a "
                 "PythonScriptStep)"
             )
-        run: PipelineRun = submit(self, tags=tags, **kwargs)
+        accepted: dict[str, Any] = config._submit_kwargs  # name -> default
+        unknown = sorted(set(kwargs) - set(accepted) - _IGNORED_SUBMIT_KWARGS)
+        if unknown:
+            raise ValidationError(
+                f"unexpected argument(s) {unknown} for submitting a {type(config).__name__}; "
+                f"expected some of {sorted(accepted)}",
+                field="submit",
+            )
+        given = {k: kwargs[k] if kwargs.get(k) is not None else d for k, d in accepted.items()}
+        params = given.pop("pipeline_parameters", None)
+        if kwargs.get("pipeline_params") is not None:
+            warnings.warn(
+                "pipeline_params is deprecated; use pipeline_parameters",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            params = {**kwargs["pipeline_params"], **(params or {})}
+        extra = {k: given.pop(k) for k in list(given) if k not in _OPTION_FIELDS}
+        options = RunOptions(
+            experiment_name=self.name, pipeline_parameters=params or {}, tags=tags or {}, **given
+        )
+        run: PipelineRun = submit(self, options, **extra)
         return run
 
     def get_runs(

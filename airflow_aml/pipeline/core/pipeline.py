@@ -12,26 +12,12 @@ from airflow_aml.pipeline.core.graph import Graph
 
 if TYPE_CHECKING:
     from airflow_aml.compiler.build import CompileResult
-    from airflow_aml.core.experiment import Experiment
+    from airflow_aml.core.experiment import Experiment, RunOptions
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
     from airflow_aml.pipeline.core.run import PipelineRun
 
 __all__ = ["Pipeline"]
-
-_SUBMIT_KWARGS = {
-    "pipeline_parameters",
-    "pipeline_params",
-    "continue_on_step_failure",
-    "regenerate_outputs",
-    "parent_run_id",
-    "enable_email_notification",
-    "credential_passthrough",
-}
-
-
-def _default(value: Any, default: Any) -> Any:
-    return default if value is None else value
 
 
 def _flatten(
@@ -184,38 +170,18 @@ class Pipeline:
             **kwargs,
         )
 
-    def _experiment_submit(
-        self, experiment: Experiment, tags: dict[str, str] | None = None, **kwargs: Any
-    ) -> PipelineRun:
-        """``Experiment.submit(pipeline, ...)``: validate, then hand the run to the backend."""
-        from airflow_aml.core.experiment import RunOptions
+    #: ``Experiment.submit(pipeline, **kwargs)``: accepted keywords and their defaults (v1).
+    _submit_kwargs = {
+        "pipeline_parameters": None,
+        "continue_on_step_failure": False,
+        "regenerate_outputs": False,
+        "parent_run_id": None,
+    }
 
-        unknown = set(kwargs) - _SUBMIT_KWARGS
-        if unknown:
-            raise ValidationError(
-                f"unexpected argument(s) {sorted(unknown)} for a pipeline "
-                f"submit; expected some of {sorted(_SUBMIT_KWARGS)}",
-                field="submit",
-            )
-        params = kwargs.get("pipeline_parameters")
-        if kwargs.get("pipeline_params") is not None:
-            warnings.warn(
-                "pipeline_params is deprecated; use pipeline_parameters",
-                DeprecationWarning,
-                stacklevel=4,
-            )
-            params = {**kwargs["pipeline_params"], **(params or {})}
-        options = RunOptions(
-            experiment_name=experiment.name,
-            pipeline_parameters=params or {},
-            continue_on_step_failure=_default(kwargs.get("continue_on_step_failure"), False),
-            regenerate_outputs=_default(kwargs.get("regenerate_outputs"), False),
-            tags=tags or {},
-            parent_run_id=kwargs.get("parent_run_id"),
-        )
+    def _experiment_submit(self, experiment: Experiment, options: RunOptions) -> PipelineRun:
+        """``Experiment.submit(pipeline, ...)``: compile, register and run it (the backend)."""
         backend = self._workspace._backend
-        run_id = backend.run_pipeline(self, options)
-        run: PipelineRun = backend.pipeline_run(experiment, run_id)
+        run: PipelineRun = backend.pipeline_run(experiment, backend.run_pipeline(self, options))
         return run
 
     def publish(

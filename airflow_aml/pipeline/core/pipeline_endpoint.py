@@ -12,14 +12,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml.exceptions import UserErrorException, ValidationError
-from airflow_aml.pipeline.core.published_pipeline import (
-    PublishedPipeline,
-    aml_route_prefix,
-    check_submit_kwargs,
-)
+from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline, aml_route_prefix
 
 if TYPE_CHECKING:
-    from airflow_aml.core.experiment import Experiment
+    from airflow_aml.core.experiment import Experiment, RunOptions
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.run import PipelineRun
 
@@ -289,17 +285,16 @@ class PipelineEndpoint:
             pipeline_version=pipeline_version,
         )
 
+    #: ``Experiment.submit(endpoint, **kwargs)``: accepted keywords and their defaults (v1).
+    _submit_kwargs = {"pipeline_parameters": None, "parent_run_id": None, "pipeline_version": None}
+
     def _experiment_submit(
-        self, experiment: Experiment, tags: dict[str, str] | None = None, **kwargs: Any
+        self, experiment: Experiment, options: RunOptions, pipeline_version: str | None = None
     ) -> PipelineRun:
-        """``Experiment.submit(endpoint, ...)``: runs the version asked for (else the default)."""
-        check_submit_kwargs(kwargs, {"pipeline_parameters", "parent_run_id", "pipeline_version"})
-        return self._resolve(kwargs.get("pipeline_version"))._start(
-            experiment,
-            tags=tags,
-            pipeline_parameters=kwargs.get("pipeline_parameters"),
-            parent_run_id=kwargs.get("parent_run_id"),
-            pipeline_endpoint_id=self.id,
+        """Run the version asked for (else the default version)."""
+        published = self._resolve(pipeline_version)
+        return published._experiment_submit(
+            experiment, options.with_changes(pipeline_endpoint_id=self.id)
         )
 
     def _resolve(self, pipeline_version: str | None) -> PublishedPipeline:

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 from airflow_aml.exceptions import PipelineValidationError, UserErrorException, ValidationError
 
 if TYPE_CHECKING:
-    from airflow_aml.core.experiment import Experiment
+    from airflow_aml.core.experiment import Experiment, RunOptions
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.pipeline import Pipeline
     from airflow_aml.pipeline.core.run import PipelineRun
     from airflow_aml.spec import PipelineSpec
 
-__all__ = ["PublishedPipeline", "aml_route_prefix", "check_submit_kwargs"]
+__all__ = ["PublishedPipeline", "aml_route_prefix"]
 
 KIND = "published"
 _SLUG = re.compile(r"[^A-Za-z0-9_]+")
@@ -39,15 +39,6 @@ def aml_route_prefix(workspace: Workspace) -> str:
         f"/resourceGroups/{workspace.resource_group}/providers/"
         f"Microsoft.MachineLearningServices/workspaces/{workspace.name}"
     )
-
-
-def check_submit_kwargs(kwargs: dict[str, Any], allowed: set[str]) -> None:
-    unknown = set(kwargs) - allowed
-    if unknown:
-        raise ValidationError(
-            f"unexpected argument(s) {sorted(unknown)}; expected some of {sorted(allowed)}",
-            field="submit",
-        )
 
 
 class PublishedPipeline:
@@ -221,47 +212,21 @@ class PublishedPipeline:
             continue_on_step_failure=continue_on_step_failure,
         )
 
-    def _experiment_submit(
-        self, experiment: Experiment, tags: dict[str, str] | None = None, **kwargs: Any
-    ) -> PipelineRun:
-        """``Experiment.submit(published, ...)``."""
-        check_submit_kwargs(
-            kwargs, {"pipeline_parameters", "parent_run_id", "continue_on_step_failure"}
-        )
-        return self._start(
-            experiment,
-            tags=tags,
-            pipeline_parameters=kwargs.get("pipeline_parameters"),
-            parent_run_id=kwargs.get("parent_run_id"),
-            continue_on_step_failure=kwargs.get("continue_on_step_failure"),
-        )
+    #: ``Experiment.submit(published, **kwargs)``: accepted keywords and their defaults (v1);
+    #: ``continue_on_step_failure=None`` keeps the one given at publish.
+    _submit_kwargs = {
+        "pipeline_parameters": None,
+        "parent_run_id": None,
+        "continue_on_step_failure": None,
+    }
 
-    def _start(
-        self,
-        experiment: Experiment,
-        *,
-        tags: dict[str, str] | None,
-        pipeline_parameters: dict[str, Any] | None,
-        parent_run_id: str | None,
-        continue_on_step_failure: bool | None = None,
-        pipeline_endpoint_id: str | None = None,
-    ) -> PipelineRun:
+    def _experiment_submit(self, experiment: Experiment, options: RunOptions) -> PipelineRun:
         """Start a run of this pipeline (refused while it is disabled)."""
-        from airflow_aml.core.experiment import RunOptions
-
         if self.status != "Active":
             raise UserErrorException(
                 f"published pipeline {self.id!r} ({self.name}) is disabled; enable() it first"
             )
-        options = RunOptions(
-            experiment_name=experiment.name,
-            pipeline_parameters=pipeline_parameters or {},
-            continue_on_step_failure=continue_on_step_failure,
-            tags=tags or {},
-            parent_run_id=parent_run_id,
-            published_pipeline_id=self.id,
-            pipeline_endpoint_id=pipeline_endpoint_id,
-        )
+        options = options.with_changes(published_pipeline_id=self.id)
         backend = self._workspace._backend
         run: PipelineRun = backend.pipeline_run(experiment, backend.start(self._spec(), options))
         return run
