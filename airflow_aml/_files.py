@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 __all__ = ["JsonDocument", "atomic_write_text", "file_lock", "cache_root"]
 
 
@@ -37,6 +35,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing) across processes."""
+    from filelock import FileLock  # on first use: importing it costs ~40 ms
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path)):
         yield

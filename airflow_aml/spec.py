@@ -8,7 +8,6 @@ and rendered by a dag-processor that imports no user code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -165,6 +164,8 @@ class PipelineSpec:
 
     def digest(self) -> str:
         """A content digest of the spec (for change detection)."""
+        import hashlib  # here, not at import: the object model imports this module
+
         return hashlib.sha256(self.dumps().encode()).hexdigest()[:16]
 
     @classmethod
