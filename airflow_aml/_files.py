@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from airflow_aml.exceptions import DatastoreException
+
 __all__ = ["JsonDocument", "atomic_write_text", "file_lock", "cache_root"]
 
 
@@ -33,13 +35,22 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) across processes."""
-    from filelock import FileLock  # on first use: importing it costs ~40 ms
+def file_lock(path: Path, timeout: float = -1) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) across processes; waits at
+    most ``timeout`` seconds (negative: for as long as it takes), then raises
+    :class:`~airflow_aml.exceptions.DatastoreException`."""
+    from filelock import FileLock, Timeout  # on first use: importing it costs ~40 ms
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path)):
+    try:
+        lock = FileLock(str(path), timeout=timeout)
+        lock.acquire()
+    except Timeout:
+        raise DatastoreException(f"cannot lock {path}: held for over {timeout:g}s") from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def cache_root() -> Path:

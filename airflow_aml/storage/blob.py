@@ -205,17 +205,24 @@ class BlobStore(ObjectStore):
         blob = self._blob(join_key(_LOCKS, key.replace("/", "%")))
         with contextlib.suppress(ResourceExistsError):
             blob.upload_blob(b"", overwrite=False)
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            try:
-                lease = blob.acquire_lease(lease_duration=_LEASE_SECONDS)
-                break
-            except HttpResponseError as exc:
-                if exc.status_code != 409 or time.monotonic() > deadline:
-                    raise DatastoreException(f"cannot lock {key} on {self.url}: {exc}") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        from tenacity import (
+            RetryError,
+            Retrying,
+            retry_if_exception,
+            stop_after_delay,
+            wait_exponential,
+        )
+
+        held = retry_if_exception(
+            lambda exc: isinstance(exc, HttpResponseError) and exc.status_code == 409
+        )
+        try:  # another holder: try again, with pauses from 0.05 s to 0.5 s, until timeout
+            lease = Retrying(
+                retry=held, wait=wait_exponential(0.05, max=0.5), stop=stop_after_delay(timeout)
+            )(blob.acquire_lease, lease_duration=_LEASE_SECONDS)
+        except (HttpResponseError, RetryError) as exc:
+            cause = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
+            raise DatastoreException(f"cannot lock {key} on {self.url}: {cause}") from None
         try:
             yield
         finally:

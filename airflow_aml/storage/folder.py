@@ -133,5 +133,5 @@ class FolderStore(ObjectStore):
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 120.0) -> Iterator[None]:
-        with file_lock(self.root / _LOCKS / join_key(key).replace("/", "%")):
+        with file_lock(self.root / _LOCKS / join_key(key).replace("/", "%"), timeout=timeout):
             yield

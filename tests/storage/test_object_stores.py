@@ -246,6 +246,29 @@ def test_update_json_creates_and_edits(store: ObjectStore):
     assert store.read_json("docs/list.json") == {"ok": True}
 
 
+def test_a_held_lock_times_out_with_a_typed_error(store: ObjectStore):
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.lock("busy"):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        start = time.monotonic()
+        with pytest.raises(DatastoreException, match="cannot lock"), store.lock("busy", 0.5):
+            pass
+        assert time.monotonic() - start < 10
+    finally:
+        release.set()
+        holder.join(30)
+    with store.lock("busy", 5):  # free again
+        pass
+
+
 def test_lock_is_exclusive_across_threads(store: ObjectStore):
     store.write_json("counter.json", {"n": 0})
     errors: list[BaseException] = []

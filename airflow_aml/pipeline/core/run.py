@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
 
 from airflow_aml.pipeline.core.port_data import PortDataReference
-from airflow_aml.pipeline.core.step_run import StepRun, StepRunOutput, poll_intervals
+from airflow_aml.pipeline.core.step_run import StepRun, StepRunOutput, poll_status
 
 __all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference", "run_properties"]
 
@@ -245,23 +244,22 @@ class PipelineRun:
         step's output. With ``raise_on_error`` a failed run raises
         :class:`StepRunFailed` naming the step, with the tail of its stderr.
         """
-        deadline = time.monotonic() + timeout_seconds
         seen: dict[str, str] = {}
         if show_output:
             print(f"PipelineRunId: {self._run_id}")
             print(self._backend.run_link_line(self._dag_id, self._run_id))
-        pauses = poll_intervals()
-        while True:
+
+        def check() -> str:
             status = self.get_status()
             if show_output:
                 self._print_progress(seen)
-            if status in TERMINAL_STATUSES:
-                break
-            if time.monotonic() > deadline:
-                if show_output:
-                    print(f"Timed out after {timeout_seconds}s; status: {status}")
-                return status
-            time.sleep(next(pauses))
+            return status
+
+        status = poll_status(check, timeout_seconds)
+        if status not in TERMINAL_STATUSES:
+            if show_output:
+                print(f"Timed out after {timeout_seconds}s; status: {status}")
+            return status
         if show_output:
             print(f"\nPipelineRun Execution Summary\n{'=' * 29}\nPipelineRun Status: {status}")
         if status == "Failed" and raise_on_error:

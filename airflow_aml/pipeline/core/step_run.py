@@ -8,7 +8,7 @@ execution it reused (v1: the original run's metrics, tags and outputs).
 from __future__ import annotations
 
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,17 +39,24 @@ if TYPE_CHECKING:
 
 from airflow_aml.pipeline.core.port_data import PortDataReference
 
-__all__ = ["StepRun", "StepRunOutput", "poll_intervals"]
+__all__ = ["StepRun", "StepRunOutput", "poll_status"]
 
 _POLL_SECONDS = 0.5
 
 
-def poll_intervals() -> Any:
-    """Polling pauses: quick at first (short runs end quickly), then every 0.5 s."""
-    pause = 0.05
-    while True:
-        yield pause
-        pause = min(_POLL_SECONDS, pause * 1.5)
+def poll_status(check: Callable[[], str], timeout: float) -> str:
+    """Call ``check`` until it returns a terminal status or ``timeout`` seconds passed; return
+    the last status. Pauses grow from 0.05 s to 0.5 s (short runs end quickly)."""
+    from tenacity import Retrying, retry_if_result, stop_after_delay, wait_exponential
+
+    retrying = Retrying(
+        retry=retry_if_result(lambda status: status not in TERMINAL_STATUSES),
+        wait=wait_exponential(multiplier=0.05, exp_base=1.5, max=_POLL_SECONDS),
+        stop=stop_after_delay(timeout),
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else "",
+    )
+    status: str = retrying(check)
+    return status
 
 
 class StepRunOutput:
@@ -304,12 +311,7 @@ class StepRun:
         raise_on_error: bool = True,
     ) -> str:
         """Wait for this step to end; return its status."""
-        deadline = time.monotonic() + timeout_seconds
-        pauses = poll_intervals()
-        while (status := self.get_status()) not in TERMINAL_STATUSES:
-            if time.monotonic() > deadline:
-                return status
-            time.sleep(next(pauses))
+        status = poll_status(self.get_status, timeout_seconds)
         if status == "Failed" and raise_on_error:
             tail = self._status_record().get("stderr_tail") or ""
             raise StepRunFailed(
