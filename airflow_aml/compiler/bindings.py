@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_aml._limits import env_problem, value_problem
 from airflow_aml._names import IDENTIFIER_RE
-from airflow_aml.compiler.context import CompileContext
+from airflow_aml.compiler.context import CompileContext, shown
 from airflow_aml.data.data_reference import DataReference
 from airflow_aml.data.datapath import DataPath, DataPathComputeBinding
 from airflow_aml.pipeline.core.builder import PipelineData, PipelineStep
 from airflow_aml.pipeline.core.graph import InputPortBinding, PipelineParameter
+from airflow_aml.runtime.contract import parameter_env
 from airflow_aml.spec import InputSpec, OutputSpec
 
 __all__ = [
@@ -242,9 +244,13 @@ def argument_spec(
         )
         return None
     if isinstance(arg, bool | int | float | str):
+        problem = value_problem(arg)
+        if problem is not None:
+            ctx.error(f"argument {shown(arg)} {problem}", step=name, field_name="arguments")
+            return None
         return {"literal": arg}
     ctx.error(
-        f"argument {arg!r} of type {type(arg).__name__} is not supported: use "
+        f"argument {shown(arg)} of type {type(arg).__name__} is not supported: use "
         "strings, numbers, PipelineParameter, PipelineData or DataReference",
         step=name,
         field_name="arguments",
@@ -310,25 +316,38 @@ def step_ports(ctx: CompileContext, step: PipelineStep, default_store: str) -> S
     return StepPorts(tuple(inputs), tuple(outputs), tuple(a for a in arguments if a is not None))
 
 
+def _param_entry(
+    ctx: CompileContext, name: str, key: Any, value: Any
+) -> tuple[str, dict[str, Any]] | None:
+    """One ``params={}`` entry (exported as ``AML_PARAMETER_<key>``), or None if invalid."""
+    problem = env_problem(key)
+    if problem is not None:
+        ctx.error(
+            f"params key {shown(key)} {problem}: it names the environment variable "
+            "AML_PARAMETER_<key>",
+            step=name,
+            field_name="params",
+        )
+        return None
+    if isinstance(value, PipelineParameter):
+        pname = ctx.register_param(value, name)
+        return (key, {"param": pname}) if pname else None
+    if not isinstance(value, bool | int | float | str):
+        ctx.error(
+            f"params[{key!r}] must be a plain value or PipelineParameter",
+            step=name,
+            field_name="params",
+        )
+        return None
+    problem = value_problem(value, env_name=parameter_env(key))
+    if problem is not None:
+        ctx.error(f"params[{key!r}] {shown(value)} {problem}", step=name, field_name="params")
+        return None
+    return (key, {"literal": value})
+
+
 def step_params(ctx: CompileContext, step: PipelineStep) -> tuple[tuple[str, dict[str, Any]], ...]:
     """A step's ``params={}`` entries (exported as ``AML_PARAMETER_<key>``)."""
     name = str(step.name)
-    params: list[tuple[str, dict[str, Any]]] = []
-    for key, value in getattr(step, "params", {}).items():
-        if not isinstance(key, str) or not key:
-            ctx.error(
-                f"params key {key!r} must be a non-empty string", step=name, field_name="params"
-            )
-        elif isinstance(value, PipelineParameter):
-            pname = ctx.register_param(value, name)
-            if pname:
-                params.append((key, {"param": pname}))
-        elif isinstance(value, bool | int | float | str):
-            params.append((key, {"literal": value}))
-        else:
-            ctx.error(
-                f"params[{key!r}] must be a plain value or PipelineParameter",
-                step=name,
-                field_name="params",
-            )
-    return tuple(params)
+    entries = [_param_entry(ctx, name, k, v) for k, v in getattr(step, "params", {}).items()]
+    return tuple(e for e in entries if e is not None)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from airflow_aml._limits import command_problem
 from airflow_aml._names import check_experiment_name
 from airflow_aml.artifacts.snapshot import Snapshot
-from airflow_aml.compiler.context import CompileContext, parameter_type
+from airflow_aml.compiler.context import CompileContext, parameter_type, shown
 from airflow_aml.compiler.step_kinds import kind_of
 from airflow_aml.compiler.validation import (
     check_membership,
@@ -82,11 +83,37 @@ def _ordered_steps(
     return order, edges
 
 
-def _compile(ctx: CompileContext) -> PipelineSpec | None:
+def _check_pipeline_fields(ctx: CompileContext) -> None:
+    """The experiment name and the pipeline's own fields."""
     try:
         check_experiment_name(ctx.experiment_name)
     except ValidationError as exc:
         ctx.errors.append(exc)
+    description = ctx.pipeline.description
+    if description is not None and not isinstance(description, str):
+        ctx.error(
+            f"description must be a string (or None), not {type(description).__name__} "
+            f"{shown(description)}",
+            field_name="description",
+        )
+
+
+def _check_commands(ctx: CompileContext, spec: PipelineSpec) -> None:
+    """Every step's arguments and environment, with the parameters' defaults, fit the OS
+    limit (see :mod:`airflow_aml._limits`)."""
+    defaults = {p.name: p.default for p in spec.parameters}
+    for step in spec.steps:
+        problem = command_problem(spec, step, defaults)
+        if problem is not None:
+            ctx.error(
+                f"step {step.name!r} cannot start: {problem}",
+                step=step.name,
+                field_name="arguments",
+            )
+
+
+def _compile(ctx: CompileContext) -> PipelineSpec | None:
+    _check_pipeline_fields(ctx)
     ordered = _ordered_steps(ctx)
     if ordered is None:
         return None
@@ -96,7 +123,7 @@ def _compile(ctx: CompileContext) -> PipelineSpec | None:
     check_shared_sources(ctx, order)
     if ctx.errors:
         return None
-    return PipelineSpec(
+    spec = PipelineSpec(
         dag_id=ctx.experiment_name,
         experiment_name=ctx.experiment_name,
         steps=tuple(s for s in specs if s is not None),
@@ -106,6 +133,8 @@ def _compile(ctx: CompileContext) -> PipelineSpec | None:
         default_datastore=default_store,
         workspace=ctx.ws._to_runtime_config(),
     )
+    _check_commands(ctx, spec)
+    return None if ctx.errors else spec
 
 
 def compile_pipeline(pipeline: Pipeline, experiment_name: str) -> CompileResult:

@@ -12,21 +12,30 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from airflow_aml._limits import value_problem
+from airflow_aml._names import check_datastore_name, safe_relative_path
 from airflow_aml.artifacts.git import git_properties as read_git_properties
 from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.core.datastore import Datastore
 from airflow_aml.data.datapath import DataPath
 from airflow_aml.exceptions import UserErrorException, ValidationError
 from airflow_aml.pipeline.core.graph import PipelineParameter
+from airflow_aml.runtime.contract import parameter_env
 from airflow_aml.spec import RESERVED_CONF_KEY, ParameterSpec
 
 if TYPE_CHECKING:
     from airflow_aml.pipeline.core.pipeline import Pipeline
 
-__all__ = ["CompileContext", "parameter_type"]
+__all__ = ["CompileContext", "parameter_type", "shown"]
 
 _PARAM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (error messages quote user values)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
 
 
 def parameter_type(value: Any) -> str | None:
@@ -78,6 +87,11 @@ class CompileContext:
                 field_name=field_name,
             )
             return None
+        try:
+            check_datastore_name(store.name)
+        except ValidationError as exc:
+            self.error(exc.reason, step=step, field_name=field_name)
+            return None
         self.datastores[store.name] = store._definition()
         return store.name
 
@@ -99,9 +113,17 @@ class CompileContext:
             return None
         if parameter_type(p.default_value) is None:
             self.error(
-                f"PipelineParameter {p.name!r} has default {p.default_value!r} of type "
+                f"PipelineParameter {p.name!r} has default {shown(p.default_value)} of type "
                 f"{type(p.default_value).__name__}: defaults must be str, int, float "
                 "(finite), bool or DataPath",
+                step=step,
+                field_name="PipelineParameter.default_value",
+            )
+            return None
+        problem = self._default_problem(p)
+        if problem is not None:
+            self.error(
+                f"PipelineParameter {p.name!r}: default {shown(p.default_value)} {problem}",
                 step=step,
                 field_name="PipelineParameter.default_value",
             )
@@ -125,6 +147,22 @@ class CompileContext:
             return None
         self.params.setdefault(p.name, p)
         return p.name
+
+    def _default_problem(self, p: PipelineParameter) -> str | None:
+        """Why a default of a supported type still cannot be used (None when it can)."""
+        value = p.default_value
+        if not isinstance(value, DataPath):
+            return value_problem(value, env_name=parameter_env(p.name))
+        store = value.datastore
+        if store is not None and not isinstance(store, Datastore):
+            return f"is on {type(store).__name__} {shown(store)}, not a Datastore"
+        try:
+            if store is not None:
+                check_datastore_name(store.name)
+            safe_relative_path(value.path_on_datastore, field="path_on_datastore")
+        except ValidationError as exc:
+            return exc.reason
+        return None
 
     def param_default_json(self, value: Any) -> Any:
         if isinstance(value, DataPath):

@@ -6,8 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow_aml.compiler.context import CompileContext
+from airflow_aml._limits import env_problem, value_problem
+from airflow_aml.compiler.context import CompileContext, shown
 from airflow_aml.core.compute import AmlCompute, ComputeTarget, LocalCompute
+from airflow_aml.core.runconfig import RunConfiguration
 from airflow_aml.pipeline.steps.python_script_step import PythonScriptStep
 
 __all__ = ["source_directory", "data_aware", "max_age", "compute", "runconfig"]
@@ -18,6 +20,13 @@ def source_directory(ctx: CompileContext, step: PythonScriptStep) -> str | None:
     if src is None:
         ctx.warnings.append(f"step {step.name!r} has no source_directory; using the current folder")
         src = "."
+    if not isinstance(src, str | Path) or "\x00" in str(src):
+        ctx.error(
+            f"source_directory {shown(src)} must be a folder path (a string without NUL bytes)",
+            step=step.name,
+            field_name="source_directory",
+        )
+        return None
     path = Path(src).expanduser().resolve()
     if not path.is_dir():
         ctx.error(
@@ -64,7 +73,7 @@ def max_age(ctx: CompileContext, step: PythonScriptStep) -> float | None:
 
 def compute(ctx: CompileContext, step: PythonScriptStep) -> dict[str, Any]:
     target = step.compute_target
-    if target is None and step.runconfig is not None:
+    if target is None and isinstance(step.runconfig, RunConfiguration):
         t = step.runconfig.target
         target = None if t in (None, "local") else t
     if target is None or target == "local":
@@ -102,9 +111,48 @@ def compute(ctx: CompileContext, step: PythonScriptStep) -> dict[str, Any]:
     return {}
 
 
+def _environment_variables(
+    ctx: CompileContext, step: PythonScriptStep, variables: Any, owner: str
+) -> dict[str, Any]:
+    """The valid entries of a run configuration's (``owner`` "") or its environment's
+    (``owner`` "environment") ``environment_variables``; problems go to ``ctx``."""
+    field_name = ".".join(p for p in ("runconfig", owner, "environment_variables") if p)
+    if not isinstance(variables, dict):
+        ctx.error(
+            f"environment_variables must be a dict of names to values, not "
+            f"{type(variables).__name__}",
+            step=step.name,
+            field_name=field_name,
+        )
+        return {}
+    valid: dict[str, Any] = {}
+    for key, value in variables.items():
+        problem = env_problem(key)
+        if problem is None and not isinstance(value, str | int | float | bool):
+            problem = f"has a value of type {type(value).__name__}: use a plain value"
+        if problem is None:
+            problem = value_problem(value, env_name=key)
+        if problem is not None:
+            ctx.error(
+                f"environment variable {shown(key)} {problem}",
+                step=step.name,
+                field_name=field_name,
+            )
+            continue
+        valid[key] = value
+    return valid
+
+
 def runconfig(ctx: CompileContext, step: PythonScriptStep) -> dict[str, Any]:
     rc = step.runconfig
     if rc is None:
+        return {}
+    if not isinstance(rc, RunConfiguration):
+        ctx.error(
+            f"runconfig must be a RunConfiguration, not {type(rc).__name__}",
+            step=step.name,
+            field_name="runconfig",
+        )
         return {}
     env = rc.environment
     deps = env.python.conda_dependencies
@@ -134,18 +182,10 @@ def runconfig(ctx: CompileContext, step: PythonScriptStep) -> dict[str, Any]:
             step=step.name,
             field_name="runconfig.docker",
         )
-    variables = {**env.environment_variables, **rc.environment_variables}
-    bad = [
-        k
-        for k, v in variables.items()
-        if not isinstance(k, str) or not isinstance(v, str | int | float | bool)
-    ]
-    if bad:
-        ctx.error(
-            f"environment variables must map names to plain values; bad: {bad}",
-            step=step.name,
-            field_name="runconfig.environment_variables",
-        )
+    variables = {
+        **_environment_variables(ctx, step, env.environment_variables, "environment"),
+        **_environment_variables(ctx, step, rc.environment_variables, ""),
+    }
     return {
         "environment_variables": {str(k): str(v) for k, v in variables.items()},
         "environment": env.name,

@@ -46,6 +46,9 @@ def check_names(ctx: CompileContext, steps: list[PipelineStep]) -> None:
         if not isinstance(s.name, str) or not s.name.strip():
             ctx.error("step name must be a non-empty string", step=str(s.name), field_name="name")
             continue
+        if "\x00" in s.name:
+            ctx.error("step name contains a NUL byte (\\x00)", step=repr(s.name), field_name="name")
+            continue
         if s.name in seen:
             ctx.error(
                 f"duplicate step name {s.name!r}: step names must be unique in a pipeline",

@@ -18,8 +18,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from airflow_aml._limits import command_problem, value_problem
 from airflow_aml._names import check_experiment_name, safe_relative_path
 from airflow_aml.exceptions import NotSupportedError, ValidationError
+from airflow_aml.runtime.contract import parameter_env
 from airflow_aml.spec import RESERVED_CONF_KEY
 
 if TYPE_CHECKING:
@@ -39,7 +41,8 @@ class Experiment:
     """An experiment of a workspace: its runs, whatever DAG ran them.
 
     :param workspace: the workspace.
-    :param name: 1-255 characters: letters, digits, ``_`` and ``-``.
+    :param name: 1-240 characters (v1: 255; the name is also the dag_id of its runs and
+        names files): letters, digits, ``_`` and ``-``, starting with a letter or digit.
     """
 
     def __init__(
@@ -218,7 +221,32 @@ class RunOptions:
             if self.from_rest and isinstance(value, str) and param.type != "string":
                 value = _from_string(name, param.type, value)
             values[name] = _coerce(name, param, value, spec)
+            self._check_value(name, values[name])
+        self._check_commands(spec, values)
         return values, unknown
+
+    def _where(self, name: str) -> str:
+        return f"ParameterAssignments.{name}" if self.from_rest else f"pipeline_parameters.{name}"
+
+    def _check_value(self, name: str, value: Any) -> None:
+        """A run value must reach the step's command line: no NUL byte, not over the OS
+        limit on one argument (as argument and as ``AML_PARAMETER_<name>``)."""
+        problem = value_problem(value, env_name=parameter_env(name))
+        if problem is not None:
+            raise ValidationError(f"value {_shown(value)} {problem}", field=self._where(name))
+
+    def _check_commands(self, spec: PipelineSpec, values: dict[str, Any]) -> None:
+        """Every step's arguments and environment with this run's values fit the OS limit."""
+        for step in spec.steps:
+            problem = command_problem(spec, step, values)
+            if problem is not None:
+                given = sorted(set(self.pipeline_parameters) & set(values))
+                raise ValidationError(
+                    f"with the values given for {given}, step {step.name!r} cannot start: "
+                    f"{problem}",
+                    step=step.name,
+                    field="ParameterAssignments" if self.from_rest else "pipeline_parameters",
+                )
 
     def conf(self, spec: PipelineSpec) -> dict[str, Any]:
         """The DAG-run conf of a run of ``spec``: parameter values plus the AML options
@@ -247,6 +275,28 @@ class RunOptions:
         return {**values, RESERVED_CONF_KEY: options}
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
+
+
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+_TYPE_CHECKS = {
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": _finite_number,
+    "string": lambda v: isinstance(v, str),
+}
+
+
 def _coerce(name: str, param: ParameterSpec, value: Any, spec: PipelineSpec) -> Any:
     """``value`` as the JSON value of parameter ``param`` (raises naming the parameter)."""
     where = f"pipeline_parameters.{name}"
@@ -269,17 +319,9 @@ def _coerce(name: str, param: ParameterSpec, value: Any, spec: PipelineSpec) -> 
                 field=where,
             )
         return {"datastore": store, "path": safe_relative_path(value.get("path", ""), field=where)}
-    ok = {
-        "boolean": isinstance(value, bool),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value),
-        "string": isinstance(value, str),
-    }[param.type]
-    if not ok:
+    if not _TYPE_CHECKS[param.type](value):
         raise ValidationError(
-            f"expected a value of type {param.type}, got {value!r} ({type(value).__name__})",
+            f"expected a value of type {param.type}, got {_shown(value)} ({type(value).__name__})",
             field=where,
         )
     return float(value) if param.type == "number" else value
@@ -292,7 +334,7 @@ def _from_string(name: str, ptype: str, value: str) -> Any:
     """A REST ``ParameterAssignments`` string as a value of the parameter's type."""
     text = value.strip()
     converted: Any = None
-    if ptype == "integer" and re.fullmatch(r"[+-]?\d+", text):
+    if ptype == "integer" and re.fullmatch(r"[+-]?\d{1,4000}", text):
         converted = int(text)
     elif ptype == "number":
         try:
@@ -306,6 +348,7 @@ def _from_string(name: str, ptype: str, value: str) -> Any:
         return value
     if converted is None:
         raise ValidationError(
-            f"value {value!r} cannot be converted to {ptype}", field=f"ParameterAssignments.{name}"
+            f"value {_shown(value)} cannot be converted to {ptype}",
+            field=f"ParameterAssignments.{name}",
         )
     return converted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_aml._names import safe_relative_path
+from airflow_aml._names import check_datastore_name, safe_relative_path
 from airflow_aml.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -13,8 +13,35 @@ if TYPE_CHECKING:
 __all__ = ["DataPath", "DataPathComputeBinding"]
 
 
+def _check_datastore(datastore: object) -> None:
+    """A DataPath is on a :class:`Datastore` object (or on none: the default datastore).
+
+    The object model's ``data`` package cannot import ``core``, so a datastore is
+    recognised by what the compiler uses: its ``name`` and ``_definition``.
+    """
+    if datastore is None:
+        return
+    if isinstance(datastore, str):
+        raise ValidationError(
+            f"DataPath datastore must be a Datastore, not the string {datastore!r}: use "
+            f"Datastore.get(workspace, {datastore!r})",
+            field="DataPath.datastore",
+        )
+    if not callable(getattr(datastore, "_definition", None)):
+        raise ValidationError(
+            f"DataPath datastore must be a Datastore, not {type(datastore).__name__}",
+            field="DataPath.datastore",
+        )
+    check_datastore_name(getattr(datastore, "name", None), field="DataPath.datastore")
+
+
 class DataPath:
-    """A path on a datastore; as a ``PipelineParameter`` default it can be reassigned per run."""
+    """A path on a datastore; as a ``PipelineParameter`` default it can be reassigned per run.
+
+    :param datastore: a :class:`~airflow_aml.core.Datastore` (``None``: the default one).
+    :param path_on_datastore: relative to the datastore (no ``..``, not absolute).
+    :param name: the name of the data reference it makes.
+    """
 
     def __init__(
         self,
@@ -22,6 +49,7 @@ class DataPath:
         path_on_datastore: str | None = None,
         name: str | None = None,
     ):
+        _check_datastore(datastore)
         self.datastore = datastore
         self.path_on_datastore = safe_relative_path(
             path_on_datastore, field="DataPath.path_on_datastore"

@@ -126,3 +126,121 @@ def test_conf_holds_the_values_and_the_options():
         "run_source": "SDK",
         "run_type": "SDK",
     }
+
+
+# --------------------------------- issue #10: run values that cannot reach a command line
+def _step_spec(name="s", **changes):
+    from airflow_aml.spec import StepSpec
+
+    return StepSpec(
+        name=name,
+        task_id=name,
+        kind="PythonScriptStep",
+        script_name="a.py",
+        source_directory="/src",
+        source_digest="d",
+        **changes,
+    )
+
+
+LIMITS_SPEC = PipelineSpec(
+    dag_id="d",
+    experiment_name="d",
+    steps=(_step_spec(arguments=({"param": "s"},)),),
+    parameters=(
+        ParameterSpec("s", "string", "x"),
+        ParameterSpec("n", "integer", 1),
+        ParameterSpec("dp", "datapath", {"datastore": "store", "path": "in"}),
+    ),
+    datastores={"store": {"type": "local", "root": "/tmp/store"}},
+    default_datastore="store",
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "rest", "field", "reason"),
+    [
+        ({"s": "a\x00b"}, False, "pipeline_parameters.s", "NUL byte"),
+        ({"s": "a\x00b"}, True, "ParameterAssignments.s", "NUL byte"),
+        ({"s": "v" * 900_000}, False, "pipeline_parameters.s", "MAX_ARG_STRLEN = 131072"),
+        ({"s": "v" * 900_000}, True, "ParameterAssignments.s", "MAX_ARG_STRLEN = 131072"),
+        ({"s": "é" * 70_000}, False, "pipeline_parameters.s", "140000 bytes"),  # bytes count
+        ({"s": "v" * 131_060}, False, "pipeline_parameters.s", "AML_PARAMETER_s"),
+        ({"n": 10**4000}, False, "pipeline_parameters.n", "4000 digits"),
+        ({"n": "1" * 5000}, True, "ParameterAssignments.n", "cannot be converted"),
+        ({"dp": {"datastore": "store", "path": "a\x00"}}, False, "pipeline_parameters.dp", "NUL"),
+        ({"dp": {"datastore": "store", "path": "../x"}}, False, "pipeline_parameters.dp", ".."),
+        ({"dp": {"datastore": "store", "path": "/x"}}, False, "pipeline_parameters.dp", "relative"),
+        ({"dp": {"datastore": "nope", "path": "x"}}, False, "pipeline_parameters.dp", "'nope'"),
+    ],
+)
+def test_run_values_that_cannot_reach_the_step_are_refused(values, rest, field, reason):
+    """Before: accepted at submit, then the run failed ("embedded null byte", E2BIG)."""
+    with pytest.raises(ValidationError) as exc:
+        RunOptions("exp", pipeline_parameters=values, from_rest=rest).resolve(LIMITS_SPEC)
+    assert exc.value.field == field
+    assert reason in str(exc.value)
+    assert len(str(exc.value)) < 1000  # the value is quoted cut short
+
+
+def test_run_values_over_the_total_limit_name_the_step_and_the_limit():
+    from airflow_aml._limits import arg_max
+
+    many = tuple(ParameterSpec(f"p{i}", "string", "") for i in range(40))
+    spec = PipelineSpec(
+        dag_id="d", experiment_name="d", steps=(_step_spec("train"),), parameters=many
+    )
+    values = {f"p{i}": "v" * 100_000 for i in range(40)}  # each fits, together 4 MB
+    with pytest.raises(ValidationError) as exc:
+        RunOptions("exp", pipeline_parameters=values).resolve(spec)
+    assert exc.value.step == "train" and exc.value.field == "pipeline_parameters"
+    assert f"SC_ARG_MAX = {arg_max()} bytes" in str(exc.value)
+    assert RunOptions("exp", pipeline_parameters={"p1": "v" * 100_000}).resolve(spec)
+
+
+def test_values_that_fit_are_kept():
+    values, _ = RunOptions("exp", pipeline_parameters={"s": "v" * 100_000}).resolve(LIMITS_SPEC)
+    assert len(values["s"]) == 100_000
+
+
+# ----------------------------------------------- issue #10: experiment names and dag_id
+def test_experiment_name_limit_counts_airflow_and_file_names():
+    from airflow_aml._names import MAX_EXPERIMENT_NAME
+
+    assert MAX_EXPERIMENT_NAME == 240
+    assert RunOptions("a" * 240).experiment_name == "a" * 240
+    for length in (241, 250, 255):
+        with pytest.raises(ValidationError, match="at most 240") as exc:
+            RunOptions("a" * length)
+        assert exc.value.field == "experiment_name"
+        assert "ID_LEN" in str(exc.value) and "NAME_MAX" in str(exc.value)
+    with pytest.raises(ValidationError, match="1-240 characters"):
+        RunOptions("a" * 300 + "/")
+
+
+def test_airflow_dag_id_limit_is_the_one_copied():
+    """_names copies Airflow's dag_id limit (it imports no Airflow): they must agree."""
+    import inspect
+
+    from airflow.models.base import ID_LEN
+    from airflow.sdk.definitions._internal.node import validate_key
+
+    from airflow_aml._names import AIRFLOW_ID_LEN
+
+    assert AIRFLOW_ID_LEN == ID_LEN
+    assert inspect.signature(validate_key).parameters["max_length"].default == AIRFLOW_ID_LEN
+
+
+def test_longest_experiment_name_fits_the_registry_files(tmp_path):
+    """The longest name works where a longer one failed with ENAMETOOLONG: the spec file
+    of its DAG (written through a temporary '.<dag_id>.json.XXXXXXXX')."""
+    from airflow_aml._names import MAX_EXPERIMENT_NAME
+    from airflow_aml.artifacts.registry import Registry
+
+    name = "e" * MAX_EXPERIMENT_NAME
+    registry = Registry(str(tmp_path / "registry"))
+    spec = PipelineSpec(dag_id=name, experiment_name=name, steps=())
+    registry.write_spec(spec)
+    assert registry.read_spec(name).dag_id == name
+    with pytest.raises(OSError, match="File name too long"):  # why the limit is 240
+        registry.write_spec(PipelineSpec(dag_id=name + "e", experiment_name=name, steps=()))

@@ -213,3 +213,169 @@ def test_graph_keeps_one_edge_per_port(ws, src):
         ("A", "B", "d2"),
     ]
     assert a.name == "A"
+
+
+# ------------------------------------------- issue #10: bad input caught at validate()
+def _rc(**variables):
+    from airflow_aml.core import RunConfiguration
+
+    rc = RunConfiguration()
+    rc.environment_variables = dict(variables)
+    return rc
+
+
+def _env_rc(**variables):
+    from airflow_aml.core import RunConfiguration
+
+    rc = RunConfiguration()
+    rc.environment.environment_variables = dict(variables)
+    return rc
+
+
+_BIG = "x" * 131072  # one byte over Linux's MAX_ARG_STRLEN with its NUL
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "reason"),
+    [
+        ({"runconfig": _rc(**{"A=B": "1"})}, "runconfig.environment_variables", "contains '='"),
+        ({"runconfig": _rc(**{"": "1"})}, "runconfig.environment_variables", "is empty"),
+        ({"runconfig": _rc(**{"A\x00": "1"})}, "runconfig.environment_variables", "NUL"),
+        ({"runconfig": _rc(A="x\x00")}, "runconfig.environment_variables", "NUL"),
+        ({"runconfig": _rc(A=float("nan"))}, "runconfig.environment_variables", "finite"),
+        ({"runconfig": _rc(A=_BIG)}, "runconfig.environment_variables", "MAX_ARG_STRLEN"),
+        (
+            {"runconfig": _env_rc(**{"A=B": "1"})},
+            "runconfig.environment.environment_variables",
+            "contains '='",
+        ),
+        ({"runconfig": {"environment_variables": {}}}, "runconfig", "must be a RunConfiguration"),
+        ({"params": {"a=b": 1}}, "params", "contains '='"),
+        ({"params": {"": 1}}, "params", "is empty"),
+        ({"params": {"a\x00": 1}}, "params", "NUL"),
+        ({"params": {"a": "x\x00"}}, "params", "NUL"),
+        ({"params": {"a": float("inf")}}, "params", "finite"),
+        ({"params": {"a": _BIG}}, "params", "MAX_ARG_STRLEN"),
+        ({"arguments": ["--x", "a\x00b"]}, "arguments", "NUL"),
+        ({"arguments": [float("nan")]}, "arguments", "finite"),
+        ({"arguments": [float("-inf")]}, "arguments", "finite"),
+        ({"arguments": [10**4000]}, "arguments", "4000 digits"),
+        ({"arguments": [_BIG]}, "arguments", "MAX_ARG_STRLEN = 131072"),
+        ({"arguments": ["y" * 100_000] * 40}, "arguments", "SC_ARG_MAX"),
+        (
+            {"arguments": [PipelineParameter("p", "a\x00")]},
+            "PipelineParameter.default_value",
+            "NUL",
+        ),
+        (
+            {"arguments": [PipelineParameter("p", "z" * 131060)]},
+            "PipelineParameter.default_value",
+            "environment variable AML_PARAMETER_p",
+        ),
+        ({"version": 3}, "version", "must be a string"),
+        ({"version": ["1"]}, "version", "must be a string"),
+        ({"allow_reuse": "false"}, "allow_reuse", "must be True or False"),
+        ({"source_directory": "src\x00"}, "source_directory", "NUL"),
+    ],
+)
+def test_bad_literals_are_refused_naming_step_and_field(ws, src, kwargs, field, reason):
+    """Each of these passed validate() and failed at run time (or as E2BIG) before."""
+    kwargs = {"source_directory": str(src), **kwargs}
+    step = PythonScriptStep("a.py", name="S", **kwargs)
+    errors = Pipeline(ws, [step]).validate()
+    _only(errors, step="S", field=field, contains=reason)
+
+
+def test_total_size_counts_every_parameter_exported_to_the_step(ws, src):
+    """Every PipelineParameter is exported to every step as AML_PARAMETER_<name>: a step
+    that uses none of them still gets them all in its environment."""
+    uses = [PipelineParameter(f"p{i}", "v" * 120_000) for i in range(20)]
+    a = PythonScriptStep("a.py", name="A", arguments=uses, source_directory=str(src))
+    b = PythonScriptStep("b.py", name="B", source_directory=str(src))
+    errors = Pipeline(ws, [a, b]).validate()
+    _only(errors, step="B", field="arguments", contains="AML_PARAMETER_<name> included")
+    _only(errors, step="A", field="arguments", contains="SC_ARG_MAX")
+
+
+def test_step_name_with_nul_is_refused(ws, src):
+    step = PythonScriptStep("a.py", name="bad\x00name", source_directory=str(src))
+    errors = Pipeline(ws, [step]).validate()
+    assert any(e.field == "name" and "NUL" in str(e) for e in errors), errors
+
+
+def test_script_name_with_nul_is_refused(ws, src):
+    step = PythonScriptStep("a\x00.py", name="S", source_directory=str(src))
+    _only(Pipeline(ws, [step]).validate(), step="S", field="script_name", contains="NUL")
+
+
+@pytest.mark.parametrize("description", [5, {"text": "x"}, ["x"]])
+def test_pipeline_description_must_be_a_string(ws, src, description):
+    step = PythonScriptStep("a.py", source_directory=str(src))
+    with pytest.raises(ValidationError, match="description must be a string") as exc:
+        Pipeline(ws, [step], description=description)
+    assert exc.value.field == "description"
+    pipeline = Pipeline(ws, [step])
+    pipeline.description = description  # set later: validate() names it too
+    assert [e.field for e in pipeline.validate()] == ["description"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"description": {"a": 1}}, "description"),
+        ({"version": 2}, "version"),
+        ({"version": 1.0}, "version"),
+        ({"continue_on_step_failure": "no"}, "continue_on_step_failure"),
+    ],
+)
+def test_publish_options_are_typed(ws, src, kwargs, field):
+    from airflow_aml.pipeline.core import PublishedPipeline
+
+    before = {p.id for p in PublishedPipeline.list(ws, active_only=False)}
+    step = PythonScriptStep("a.py", source_directory=str(src))
+    with pytest.raises(ValidationError) as exc:
+        Pipeline(ws, [step]).publish(name="typed", **kwargs)
+    assert exc.value.field == field
+    assert {p.id for p in PublishedPipeline.list(ws, active_only=False)} == before
+
+
+@pytest.mark.parametrize(
+    ("default_path", "reason"),
+    [("../up", "must not contain '..'"), ("/abs", "must be relative"), ("a\x00", "NUL")],
+)
+def test_datapath_default_paths_set_after_construction_are_checked(
+    ws, src, default_path, reason
+):
+    from airflow_aml.data import DataPath, DataPathComputeBinding
+
+    path = DataPath(ws.get_default_datastore(), "ok")
+    path.path_on_datastore = default_path  # DataPath() refuses it; attributes are open
+    param = (PipelineParameter("where", path), DataPathComputeBinding())
+    step = PythonScriptStep(
+        "a.py", name="S", arguments=[param], inputs=[param], source_directory=str(src)
+    )
+    errors = Pipeline(ws, [step]).validate()
+    _only(errors, step="S", field="PipelineParameter.default_value", contains=reason)
+
+
+@pytest.mark.parametrize(
+    ("submit_kwargs", "field"),
+    [
+        ({"regenerate_outputs": "false"}, "regenerate_outputs"),
+        ({"regenerate_outputs": 0}, "regenerate_outputs"),
+        ({"continue_on_step_failure": "no"}, "continue_on_step_failure"),
+        ({"pipeline_parameters": {"p": "a\x00"}}, "pipeline_parameters.p"),
+        ({"pipeline_parameters": {"p": "b" * 900_000}}, "pipeline_parameters.p"),
+    ],
+)
+def test_submit_refuses_bad_options_before_running(
+    ws, src, experiment_name, submit_kwargs, field
+):
+    step = PythonScriptStep(
+        "a.py", arguments=[PipelineParameter("p", "x")], source_directory=str(src)
+    )
+    before = _runs_before(ws)
+    with pytest.raises(ValidationError) as exc:
+        Pipeline(ws, [step]).submit(experiment_name, **submit_kwargs)
+    assert exc.value.field == field
+    assert _runs_before(ws) == before

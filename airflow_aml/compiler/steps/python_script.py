@@ -8,7 +8,7 @@ from pathlib import Path
 from airflow_aml._names import task_id_for
 from airflow_aml.artifacts.snapshot import take_snapshot
 from airflow_aml.compiler.bindings import step_params, step_ports
-from airflow_aml.compiler.context import CompileContext
+from airflow_aml.compiler.context import CompileContext, shown
 from airflow_aml.compiler.settings import compute, data_aware, max_age, runconfig, source_directory
 from airflow_aml.pipeline.core.builder import PipelineStep
 from airflow_aml.pipeline.steps.python_script_step import PythonScriptStep
@@ -20,6 +20,13 @@ __all__ = ["build_python_script_step"]
 def _source_digest(ctx: CompileContext, step: PythonScriptStep, source: str) -> str:
     """The snapshot digest of ``source`` (checking the script is in it), or "" on error."""
     name = str(step.name)
+    if "\x00" in step.script_name:
+        ctx.error(
+            f"script_name {shown(step.script_name)} contains a NUL byte (\\x00)",
+            step=name,
+            field_name="script_name",
+        )
+        return ""
     if os.path.isabs(step.script_name) or ".." in Path(step.script_name).parts:
         ctx.error(
             f"script_name {step.script_name!r} must be relative to source_directory",
@@ -41,6 +48,24 @@ def _source_digest(ctx: CompileContext, step: PythonScriptStep, source: str) -> 
     return snap.digest
 
 
+def _identity_options(ctx: CompileContext, step: PythonScriptStep) -> None:
+    """``version`` is a string (or None) and ``allow_reuse`` a boolean."""
+    if step.version is not None and not isinstance(step.version, str):
+        ctx.error(
+            f"version must be a string (or None), not {type(step.version).__name__} "
+            f"{shown(step.version)}",
+            step=str(step.name),
+            field_name="version",
+        )
+    if not isinstance(step.allow_reuse, bool):
+        ctx.error(
+            f"allow_reuse must be True or False, not {type(step.allow_reuse).__name__} "
+            f"{shown(step.allow_reuse)}",
+            step=str(step.name),
+            field_name="allow_reuse",
+        )
+
+
 def build_python_script_step(
     ctx: CompileContext, step: PipelineStep, upstream: list[PipelineStep], default_store: str
 ) -> StepSpec | None:
@@ -55,6 +80,7 @@ def build_python_script_step(
     step_compute = compute(ctx, step)
     step_runconfig = runconfig(ctx, step)
     reuse = (data_aware(ctx, step), max_age(ctx, step))
+    _identity_options(ctx, step)
     if len(ctx.errors) > n_errors:
         return None
     return StepSpec(

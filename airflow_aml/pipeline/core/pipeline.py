@@ -60,7 +60,7 @@ class Pipeline:
 
     :param workspace: the workspace to run in.
     :param steps: steps, nested lists of steps, or a :class:`StepSequence`.
-    :param description: shown as the DAG description.
+    :param description: shown as the DAG description (a string).
     :param default_datastore: datastore for outputs without one (default: the workspace's).
     :param default_source_directory: used by steps without ``source_directory``.
     :param resolve_closure: pull in every step the given ones depend on (v1 default).
@@ -85,6 +85,11 @@ class Pipeline:
         unknown = set(kwargs) - {"_allow_continue_on_step_failure"}
         if unknown:
             raise ValidationError(f"unexpected argument(s) {sorted(unknown)}", field="Pipeline")
+        if description is not None and not isinstance(description, str):
+            raise ValidationError(
+                f"description must be a string (or None), not {type(description).__name__}",
+                field="description",
+            )
         self._workspace = workspace
         self.description = description
         self._default_datastore = default_datastore

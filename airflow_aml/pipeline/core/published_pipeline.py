@@ -41,6 +41,27 @@ def aml_route_prefix(workspace: Workspace) -> str:
     )
 
 
+def _check_publish_options(
+    name: Any, description: Any, version: Any, continue_on_step_failure: Any
+) -> None:
+    """A name, string (or None) description and version, a boolean (or None) flag."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("a published pipeline needs a name", field="name")
+    for label, value in (("description", description), ("version", version)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(
+                f"{label} of published pipeline {name!r} must be a string (or None), "
+                f"not {type(value).__name__}",
+                field=label,
+            )
+    if continue_on_step_failure is not None and not isinstance(continue_on_step_failure, bool):
+        raise ValidationError(
+            "continue_on_step_failure must be True, False or None, not "
+            f"{continue_on_step_failure!r}",
+            field="continue_on_step_failure",
+        )
+
+
 class PublishedPipeline:
     """A published pipeline (read one with :meth:`get`, list with :meth:`list`)."""
 
@@ -60,8 +81,8 @@ class PublishedPipeline:
         version: str | None,
         continue_on_step_failure: bool | None,
     ) -> PublishedPipeline:
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError("a published pipeline needs a name", field="name")
+        _check_publish_options(name, description, version, continue_on_step_failure)
+        assert isinstance(name, str)
         pid = str(uuid.uuid4())
         slug = _SLUG.sub("_", name).strip("_")[:60] or "pipeline"
         dag_id = f"aml_{slug}_{pid[:8]}"

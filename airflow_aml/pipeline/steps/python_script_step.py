@@ -31,8 +31,8 @@ class PythonScriptStep(PipelineStep):
     :param outputs: PipelineData written by the script.
     :param params: name -> value or PipelineParameter, exported as env vars.
     :param source_directory: folder snapshotted and run from.
-    :param allow_reuse: reuse a previous identical execution's outputs.
-    :param version: free-form version tag (part of the step identity).
+    :param allow_reuse: reuse a previous identical execution's outputs (``True``/``False``).
+    :param version: free-form version tag, a string (part of the step identity).
     :param hash_paths: deprecated in v1; the whole source directory is hashed.
     :param data_aware_reuse: beyond v1: make the *content* of datastore inputs
         part of the reuse fingerprint, so changed data at an unchanged path is
@@ -82,7 +82,8 @@ class PythonScriptStep(PipelineStep):
         self.runconfig_pipeline_params = dict(runconfig_pipeline_params or {})
         self.params = dict(params or {})
         self.source_directory = source_directory
-        self.allow_reuse = bool(allow_reuse)
+        # Checked by validate() (a string such as "false" is not False).
+        self.allow_reuse = allow_reuse
         self.version = version
         self.hash_paths = list(hash_paths or [])
         self.data_aware_reuse = data_aware_reuse
