@@ -6,16 +6,31 @@ operator makes the reuse check before any compute starts. Edges from data
 dependencies and ``run_after`` join the step tasks; the trigger rule is
 Airflow's default ``all_success`` (a reused step succeeds with the reused
 outputs; a failure makes its downstream steps ``upstream_failed``, v1's
-NotStarted). One typed ``Param`` per ``PipelineParameter``.
+NotStarted). One typed ``Param`` per ``PipelineParameter``, and one ``Param``
+``azureml`` whose JSON schema (:data:`AZUREML_CONF_SCHEMA`) is the per-run AML
+options of the DAG-run conf, so that Airflow itself refuses a trigger with bad
+options (``{"azureml": {"regenerate_outputs": "no"}}``: HTTP 400 naming it).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from airflow_aml.spec import PipelineSpec, StepSpec
+from airflow_aml._limits import MAX_ARG_STRLEN
+from airflow_aml._names import EXPERIMENT_NAME_RE, MAX_EXPERIMENT_NAME
+from airflow_aml.runtime.contract import parameter_env
+from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec, StepSpec
 
-__all__ = ["render_dag", "operator_class_for", "pipeline_context", "PARAM_TYPES", "EMBEDDED_DOC"]
+__all__ = [
+    "render_dag",
+    "operator_class_for",
+    "pipeline_context",
+    "PARAM_TYPES",
+    "EMBEDDED_DOC",
+    "AZUREML_CONF_SCHEMA",
+    "parameter_schema",
+]
 
 PARAM_TYPES = {
     "string": "string",
@@ -24,6 +39,48 @@ PARAM_TYPES = {
     "boolean": "boolean",
     "datapath": "object",
 }
+
+
+_TEXT = {"type": "string"}
+_OPTIONAL_TEXT = {"type": ["string", "null"]}
+#: The JSON schema of ``conf["azureml"]``: what :meth:`RunOptions.conf` writes (every key
+#: our own triggers set) plus the per-run reuse switch ``allow_reuse``. Other keys are
+#: refused, so a misspelt option is an error rather than silently ignored.
+AZUREML_CONF_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "regenerate_outputs": {"type": "boolean"},
+        "continue_on_step_failure": {"type": "boolean"},
+        # False/True for every step, or {step name: False/True}
+        "allow_reuse": {"type": ["boolean", "object"], "additionalProperties": {"type": "boolean"}},
+        "tags": {"type": "object", "additionalProperties": _TEXT},
+        "experiment_name": {
+            "type": "string",
+            "pattern": EXPERIMENT_NAME_RE.pattern,
+            "maxLength": MAX_EXPERIMENT_NAME,
+        },
+        "parent_run_id": _OPTIONAL_TEXT,
+        "description": _OPTIONAL_TEXT,
+        "run_source": _TEXT,
+        "run_type": _TEXT,
+        "published_pipeline_id": _OPTIONAL_TEXT,
+        "pipeline_endpoint_id": _OPTIONAL_TEXT,
+        "submitted_by": _OPTIONAL_TEXT,
+        "ignored_parameters": {"type": ["array", "null"], "items": _TEXT},
+    },
+    "additionalProperties": False,
+}
+
+
+def parameter_schema(name: str, ptype: str) -> dict[str, Any]:
+    """The JSON schema of the ``Param`` of a pipeline parameter: its type; a string also
+    has no NUL byte and fits one argument / ``AML_PARAMETER_<name>`` (characters are
+    counted; the byte limit is checked at submit)."""
+    schema: dict[str, Any] = {"type": PARAM_TYPES[ptype]}
+    if ptype == "string":
+        schema["maxLength"] = MAX_ARG_STRLEN - len(parameter_env(name)) - 2
+        schema["pattern"] = "^[^\\x00]*$"
+    return schema
 
 
 def operator_class_for(kind: str) -> type:
@@ -117,8 +174,16 @@ def render_dag(spec: PipelineSpec, *, embedded: bool = False, **dag_kwargs: Any)
     params = {}
     for p in spec.parameters:
         params[p.name] = Param(
-            p.default, type=PARAM_TYPES[p.type], description=f"PipelineParameter {p.name}"
+            p.default,
+            description=f"PipelineParameter {p.name}",
+            **parameter_schema(p.name, p.type),
         )
+    params[RESERVED_CONF_KEY] = Param(
+        {},
+        description="airflow-aml run options: regenerate_outputs, continue_on_step_failure, "
+        "allow_reuse (true/false, or per step name), tags",
+        schema=copy.deepcopy(AZUREML_CONF_SCHEMA),
+    )
     doc = f"{spec.description or ''}\n\n" + (f"{EMBEDDED_DOC}\n\n" if embedded else "")
     options: dict[str, Any] = {
         "dag_id": spec.dag_id,

@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactReference, ArtifactStore
 from airflow_aml.artifacts.xcom import as_reference
+from airflow_aml.exceptions import ValidationError
 from airflow_aml.runtime import cancel
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY
 from airflow_aml.spec import RESERVED_CONF_KEY
@@ -26,11 +27,32 @@ __all__ = [
 _FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 
 
+_FLAGS = ("regenerate_outputs", "continue_on_step_failure")
+
+
 def run_options(context: Any) -> dict[str, Any]:
-    """Per-run AML options from the DAG-run conf (``conf["azureml"]``)."""
+    """Per-run AML options from the DAG-run conf (``conf["azureml"]``).
+
+    A value of the wrong type fails the step, naming it (``"no"`` is not False): a
+    DAG rendered by airflow-aml refuses such a conf at trigger time already.
+    """
     conf = context["dag_run"].conf or {}
     options = conf.get(RESERVED_CONF_KEY) or {}
-    return options if isinstance(options, dict) else {}
+    where = f"conf[{RESERVED_CONF_KEY!r}]"
+    if not isinstance(options, dict):
+        raise ValidationError(
+            f"the DAG-run {where} must be an object of run options, not "
+            f"{type(options).__name__} {options!r:.60}",
+            field=where,
+        )
+    for flag in _FLAGS:
+        if flag in options and not isinstance(options[flag], bool):
+            raise ValidationError(
+                f"the DAG-run {where}[{flag!r}] must be true or false, not "
+                f"{type(options[flag]).__name__} {options[flag]!r:.60}",
+                field=f"{where}.{flag}",
+            )
+    return options
 
 
 def ensure_run_not_failed(

@@ -26,6 +26,7 @@ from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_co
 from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex, same_owner
 from airflow_aml.artifacts.snapshot import frozen_manifest, take_snapshot
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
+from airflow_aml.exceptions import ValidationError
 from airflow_aml.spec import InputSpec, StepSpec
 
 __all__ = ["ReuseCheck", "ReuseDecision", "forced_miss"]
@@ -66,11 +67,21 @@ def forced_miss(spec: StepSpec, options: dict[str, Any]) -> str | None:
     if not spec.allow_reuse:
         return "allow_reuse=False"
     per_run = options.get("allow_reuse", True)
+    where = "conf['azureml']['allow_reuse']"
     if isinstance(per_run, dict):
         per_run = per_run.get(spec.name, True)
+        where += f"[{spec.name!r}]"
+    regenerate = options.get("regenerate_outputs", False)
+    for label, value in ((where, per_run), ("conf['azureml']['regenerate_outputs']", regenerate)):
+        if not isinstance(value, bool):  # "false" is not False
+            raise ValidationError(
+                f"the DAG-run {label} must be true or false, not {type(value).__name__} "
+                f"{value!r:.60}",
+                field=label,
+            )
     if per_run is False:
         return "allow_reuse=False (set for this run)"
-    if options.get("regenerate_outputs"):
+    if regenerate:
         return "regenerate_outputs"
     return None
 

@@ -246,7 +246,8 @@ def test_embedded_dags_say_what_runs_on_an_embedded_home(spec):
 def test_render_params_are_typed_params_with_defaults(dag):
     from airflow.sdk import Param
 
-    assert set(dag.params) == {"label", "learning_rate", "epochs", "shuffle"}
+    # one Param per PipelineParameter, and the run options' (tests: test_conf_schema.py)
+    assert set(dag.params) == {"label", "learning_rate", "epochs", "shuffle", "azureml"}
     expected = {
         "label": ("string", "baseline"),
         "learning_rate": ("number", 0.1),
