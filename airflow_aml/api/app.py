@@ -12,7 +12,10 @@ Bodies are SDK v1 ``PipelineSubmissionInfo`` objects
 (:class:`airflow_aml.api.models.PipelineSubmissionInfo`). Bad input gets a 4xx
 with a reason naming the field, as ``{"error": {"message": ...}}``: a body
 that does not validate or is not JSON is a 400 (not FastAPI's 422), one over
-1 MiB a 413 (refused before it is read when it declares its length).
+1 MiB a 413 (refused before it is read when it declares its length), one
+nested more than 32 levels deep, with a string over 128 KiB or an object or
+array of more than 1000 entries a 400 (checked before it is parsed:
+:func:`airflow_aml.api.models.json_shape_problem`).
 
 The routes are plain functions: FastAPI runs them in its thread pool, so the
 registry reads, metadata-DB queries and triggering they do never block the
@@ -28,9 +31,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from airflow_aml.api.models import PipelineSubmissionInfo, json_kind
+from airflow_aml.api.models import PipelineSubmissionInfo, json_kind, json_shape_problem
 from airflow_aml.api.service import (
     resolve_endpoint,
     resolve_published,
@@ -53,19 +57,10 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"message": message}})
 
 
-class _BodyTooLarge(HTTPException):
-    """Raised while the body is read, once more than the limit has arrived (no length given).
-
-    An ``HTTPException``, so FastAPI passes it on instead of calling it a parse error.
-    """
-
-    def __init__(self, limit: int):
-        super().__init__(413, f"request body larger than {limit} bytes")
-
-
 class _BodyLimit:
     """ASGI middleware: bodies over ``limit`` bytes get 413 (by ``Content-Length`` before
-    anything is read; a chunked body as soon as the limit is passed)."""
+    anything is read; a chunked body as soon as the limit is passed), JSON bodies of a
+    refused shape (too deep, strings or objects too large) a 400 with the reason."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
         self.app = app
@@ -77,21 +72,53 @@ class _BodyLimit:
             return
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.strip().isdigit() and int(declared) > self.limit:
-            response = _error(413, f"request body larger than {self.limit} bytes")
-            await response(scope, receive, send)
+            await self._refuse(413, scope, receive, send)
             return
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLarge(self.limit)
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > self.limit:
+                await self._refuse(413, scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = await _shape_problem(body)
+        if problem is not None:
+            await _error(400, problem)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
-        await self.app(scope, limited, send)
+    async def _refuse(self, status: int, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(status, f"request body larger than {self.limit} bytes")
+        await response(scope, receive, send)
+
+
+async def _shape_problem(body: bytes) -> str | None:
+    """:func:`json_shape_problem` of ``body``; a large body is checked in a worker thread
+    (it is parsed once more), keeping the api-server's event loop free."""
+    if len(body) < 16384:
+        return json_shape_problem(body) if body else None
+    return await run_in_threadpool(json_shape_problem, body)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the (already read) body once, then waits on the client."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 app = FastAPI(
@@ -110,11 +137,6 @@ app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 @app.exception_handler(ApiError)
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     return _error(exc.status, exc.reason)
-
-
-@app.exception_handler(_BodyTooLarge)
-async def _too_large(request: Request, exc: _BodyTooLarge) -> JSONResponse:
-    return _error(exc.status_code, str(exc.detail))
 
 
 _EXPECTED = {

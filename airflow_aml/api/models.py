@@ -6,10 +6,16 @@ that is a list, a nested value under ``ParameterAssignments`` are refused with
 the field named); keys the model does not know are kept, as the AML service
 accepts them. Semantic checks (experiment name, declared parameters,
 datastores, value conversion) stay in :mod:`airflow_aml.api.service`.
+
+Before a body reaches the model, :func:`json_shape_problem` bounds its shape
+(the app checks it on the raw bytes): nesting depth, string length (one
+command-line argument), entries per object or array.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -21,7 +27,27 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-__all__ = ["PipelineSubmissionInfo", "DataPathAssignment", "json_kind"]
+from airflow_aml._limits import MAX_ARG_STRLEN
+
+__all__ = [
+    "PipelineSubmissionInfo",
+    "DataPathAssignment",
+    "json_kind",
+    "json_shape_problem",
+    "MAX_JSON_DEPTH",
+    "MAX_JSON_STRING",
+    "MAX_JSON_ENTRIES",
+]
+
+#: Arrays/objects nested deeper than this are refused (the SDK's bodies nest 3 levels).
+MAX_JSON_DEPTH = 32
+#: The longest string (characters): one command-line argument (``MAX_ARG_STRLEN``).
+MAX_JSON_STRING = MAX_ARG_STRLEN - 1
+#: The most keys of an object (or items of an array), e.g. ``ParameterAssignments``.
+MAX_JSON_ENTRIES = 1000
+
+# A JSON string token, or a bracket outside strings (unrolled loop: fast on long strings).
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 def json_kind(value: Any) -> str:
@@ -39,6 +65,61 @@ def json_kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether ``raw`` nests brackets deeper than :data:`MAX_JSON_DEPTH` (strings skipped).
+
+    Checked before parsing: Python's JSON parser recurses, so a body of 50 KB of ``[``
+    would end in a ``RecursionError``.
+    """
+    depth = 0
+    for token in _TOKENS.finditer(raw):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _size_problem(value: Any, where: str) -> str | None:
+    """The first string, object or array of ``value`` over its limit, named by path."""
+    if isinstance(value, str):
+        if len(value) > MAX_JSON_STRING:
+            return (
+                f"{where} is a string of {len(value)} characters: at most {MAX_JSON_STRING} "
+                f"(the OS limit on one command-line argument, MAX_ARG_STRLEN = {MAX_ARG_STRLEN})"
+            )
+        return None
+    if isinstance(value, dict | list):
+        kind = "an object of" if isinstance(value, dict) else "an array of"
+        if len(value) > MAX_JSON_ENTRIES:
+            return f"{where} is {kind} {len(value)} entries: at most {MAX_JSON_ENTRIES}"
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            path = f"{where}.{key}" if where != "the body" else str(key)
+            problem = _size_problem(key, f"a key of {where}") or _size_problem(item, path)
+            if problem:
+                return problem
+    return None
+
+
+def json_shape_problem(raw: bytes) -> str | None:
+    """Why a JSON body is refused for its shape (None when it is fine, or not JSON:
+    the model then names the parse error)."""
+    if _too_deep(raw):
+        return (
+            f"the body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep "
+            "(PipelineSubmissionInfo needs 3)"
+        )
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return _size_problem(value, "the body")
 
 
 def _parameter_value(value: Any) -> Any:

@@ -307,3 +307,70 @@ def test_docs_accept_the_ui_login_cookie(ui_server):
         timeout=30,
     )
     assert resp.status_code == 200, resp.text
+
+
+def _nested(depth: int, inner: bytes = b"1") -> bytes:
+    return b"[" * depth + inner + b"]" * depth
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"[" * 50_000, "nests arrays or objects more than 32 levels deep"),
+        (_nested(25_000), "nests arrays or objects more than 32 levels deep"),
+        (
+            b'{"ExperimentName": "x", "ParameterAssignments": {"count": ' + _nested(5000) + b"}}",
+            "more than 32 levels deep",
+        ),
+        (
+            b'{"ExperimentName": "x", "ParameterAssignments": {"count": '
+            + b'{"a": ' * 600
+            + b"1"
+            + b"}" * 600
+            + b"}}",
+            "more than 32 levels deep",
+        ),
+        (b'{"ExperimentName": "x", "SomethingNew": ' + _nested(100) + b"}", "32 levels deep"),
+        (
+            json.dumps({"ExperimentName": "x", "Description": "d" * 200_000}).encode(),
+            "Description is a string of 200000 characters: at most 131071",
+        ),
+        (
+            json.dumps(
+                {"ExperimentName": "x", "ParameterAssignments": {"count": "9" * 900_000}}
+            ).encode(),
+            "ParameterAssignments.count is a string of 900000 characters",
+        ),
+        (
+            json.dumps(
+                {"ExperimentName": "x", "ParameterAssignments": {f"p{i}": "1" for i in range(1001)}}
+            ).encode(),
+            "ParameterAssignments is an object of 1001 entries: at most 1000",
+        ),
+        (
+            json.dumps({"ExperimentName": "x", "Extra": list(range(2000))}).encode(),
+            "Extra is an array of 2000 entries",
+        ),
+        (
+            json.dumps({"ExperimentName": "x", "k" * 200_000: 1}).encode(),
+            "a key of the body is a string of 200000 characters",
+        ),
+    ],
+)
+def test_bodies_of_a_refused_shape_are_a_400_with_a_reason(ui_server, published, content, reason):
+    """Before: "There was an error parsing the body" (not our error format, no reason), a
+    500 (RecursionError), or a dropped connection, depending on where the nesting was."""
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    headers = {**ui_server.headers(), "Content-Type": "application/json"}
+    resp = httpx.post(url, content=content, headers=headers, timeout=30)
+    assert resp.status_code == 400, resp.text[:500]
+    assert reason in resp.json()["error"]["message"], resp.text[:500]
+
+
+def test_an_integer_of_5000_digits_is_a_400(ui_server, published):
+    """Before: int() refused it with a bare ValueError (Python's 4300-digit limit): a 500."""
+    url = f"{ui_server.base}/aml/{_path(published)}"
+    body = {"ExperimentName": "rest_values", "ParameterAssignments": {"count": "1" * 5000}}
+    resp = httpx.post(url, json=body, headers=ui_server.headers(), timeout=30)
+    assert resp.status_code == 400, resp.text
+    assert "cannot be converted to integer" in resp.json()["error"]["message"]
