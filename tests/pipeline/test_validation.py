@@ -343,9 +343,7 @@ def test_publish_options_are_typed(ws, src, kwargs, field):
     ("default_path", "reason"),
     [("../up", "must not contain '..'"), ("/abs", "must be relative"), ("a\x00", "NUL")],
 )
-def test_datapath_default_paths_set_after_construction_are_checked(
-    ws, src, default_path, reason
-):
+def test_datapath_default_paths_set_after_construction_are_checked(ws, src, default_path, reason):
     from airflow_aml.data import DataPath, DataPathComputeBinding
 
     path = DataPath(ws.get_default_datastore(), "ok")
@@ -368,9 +366,7 @@ def test_datapath_default_paths_set_after_construction_are_checked(
         ({"pipeline_parameters": {"p": "b" * 900_000}}, "pipeline_parameters.p"),
     ],
 )
-def test_submit_refuses_bad_options_before_running(
-    ws, src, experiment_name, submit_kwargs, field
-):
+def test_submit_refuses_bad_options_before_running(ws, src, experiment_name, submit_kwargs, field):
     step = PythonScriptStep(
         "a.py", arguments=[PipelineParameter("p", "x")], source_directory=str(src)
     )
