@@ -15,18 +15,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from airflow_aml.exceptions import DatastoreException
+from airflow_aml.exceptions import DatastoreException, WorkspaceException
 
 __all__ = ["JsonDocument", "atomic_write_text", "file_lock", "cache_root"]
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder + rename)."""
+def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (temp file in the same folder + rename): readers
+    see the old content or the new, never half of it. ``durable`` also flushes the new
+    content to disk before the rename (for files a crash must not leave empty)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -70,20 +75,48 @@ def cache_root() -> Path:
 
 
 class JsonDocument:
-    """One JSON object on disk, read fresh each time, updated under a lock."""
+    """One JSON object on disk, read fresh each time, updated under a lock.
 
-    def __init__(self, path: Path):
+    A document that is not a UTF-8 JSON object raises
+    :class:`~airflow_aml.exceptions.WorkspaceException` naming the file and how to
+    repair it (``repair``: what removing it does); an update never overwrites it.
+    """
+
+    def __init__(self, path: Path, repair: str = ""):
         self.path = path
+        self.repair = repair
 
     def read(self) -> dict[str, Any]:
+        """The document (``{}`` when the file does not exist)."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise self._corrupt(f"{type(exc).__name__}: {exc}") from None
+        except OSError as exc:
+            raise WorkspaceException(f"cannot read {self.path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise self._corrupt(f"it holds {type(data).__name__}, not a JSON object")
+        return data
+
+    def section(self, name: str) -> dict[str, dict[str, Any]]:
+        """The object ``name`` of the document, whose values are objects (``{}`` if absent)."""
+        value = self.read().get(name, {})
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise self._corrupt(f"{name!r} must be an object of objects")
+        return value
+
+    def _corrupt(self, reason: str) -> WorkspaceException:
+        return WorkspaceException(
+            f"workspace file {self.path} is corrupt ({reason}). Repair it: it must hold a "
+            f"JSON object (UTF-8); or delete it{self.repair or ''}"
+        )
 
     @contextlib.contextmanager
     def update(self) -> Iterator[dict[str, Any]]:
+        """Edit the document under its lock; written whole (temp file + rename)."""
         with file_lock(self.path.with_name(self.path.name + ".lock")):
             doc = self.read()
             yield doc
-            atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True))
+            atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True), durable=True)

@@ -16,6 +16,7 @@ appears under both; one defined elsewhere names its module).
     │   ├── ValidationError             one problem: .step, .field, .reason
     │   ├── PipelineValidationError     every problem of a pipeline: .errors
     │   ├── DatastoreException          missing file, refused overwrite, unknown datastore
+    │   │   └── CorruptObjectError      a stored object is unreadable: .location, .key, .reason
     │   ├── DatasetException            datasets (planned)
     │   ├── NotSupportedError           a v1 call not supported; names the alternative
     │   ├── RecordNotFound              no published pipeline / endpoint with that id
@@ -60,6 +61,7 @@ __all__ = [
     "ComputeTargetException",
     "WorkspaceException",
     "DatastoreException",
+    "CorruptObjectError",
     "ExperimentExecutionException",
     "ActivityFailedException",
     "StepRunFailed",
@@ -133,6 +135,19 @@ class WorkspaceException(AmlError):
 
 class DatastoreException(UserErrorException):
     """A datastore operation failed (missing file, refused overwrite, unknown name)."""
+
+
+class CorruptObjectError(DatastoreException):
+    """A stored object (a registry spec or record, a reuse-index entry, a snapshot file)
+    exists but cannot be used: not UTF-8, not JSON of the expected shape, or content
+    that does not match its digest. Names the object (``.location``: the store,
+    ``.key``: the object in it) and ``.reason``; the message says how to repair it."""
+
+    def __init__(self, message: str, *, location: str = "", key: str = "", reason: str = ""):
+        self.location = location
+        self.key = key
+        self.reason = reason or message
+        super().__init__(message)
 
 
 class ExperimentExecutionException(AmlError):

@@ -16,7 +16,7 @@ from airflow_aml._names import safe_relative_path
 from airflow_aml.artifacts.registry import Registry
 from airflow_aml.backends.server import ApiServerBackend
 from airflow_aml.core.experiment import RunOptions
-from airflow_aml.exceptions import ApiError, ValidationError
+from airflow_aml.exceptions import ApiError, CorruptObjectError, SpecError, ValidationError
 from airflow_aml.pipeline.core.status import pipeline_status
 from airflow_aml.provider import aml_flag
 from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec
@@ -34,10 +34,22 @@ def registry() -> Registry:
 
 
 def resolve_published(pipeline_id: str) -> dict[str, Any]:
-    """The published pipeline record ``pipeline_id`` (404 if unknown)."""
-    record = registry().get("published", pipeline_id) if _ID.match(pipeline_id) else None
+    """The published pipeline record ``pipeline_id`` (404 if unknown; 409 naming the object
+    if its record or its spec cannot be read)."""
+    reg = registry()
+    try:
+        record = reg.get("published", pipeline_id) if _ID.match(pipeline_id) else None
+    except CorruptObjectError as exc:
+        raise ApiError(409, str(exc)) from None
     if record is None:
         raise ApiError(404, f"published pipeline {pipeline_id!r} not found")
+    dag_id = record.get("dag_id")
+    if not isinstance(dag_id, str):
+        raise ApiError(409, f"the record of published pipeline {pipeline_id!r} names no DAG")
+    try:  # a published pipeline whose spec is corrupt cannot run: say so before submit
+        reg.read_spec(dag_id)
+    except SpecError as exc:
+        raise ApiError(409, f"published pipeline {pipeline_id!r} cannot run: {exc}") from None
     return record
 
 
@@ -45,28 +57,47 @@ def resolve_endpoint(
     *, endpoint_id: str | None = None, name: str | None = None, version: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The endpoint and the published pipeline of ``version`` (default version if None)."""
-    reg = registry()
-    if endpoint_id is not None:
-        endpoint = reg.get("endpoints", endpoint_id) if _ID.match(endpoint_id) else None
-        label = endpoint_id
-    else:
-        endpoint = next((e for e in reg.all("endpoints") if e.get("name") == name), None)
-        label = str(name)
-    if endpoint is None:
-        raise ApiError(404, f"pipeline endpoint {label!r} not found")
+    endpoint, label = _endpoint_record(endpoint_id, name)
     if endpoint.get("status") != "Active":
         raise ApiError(
             409, f"pipeline endpoint {endpoint['name']!r} is {str(endpoint.get('status')).lower()}"
         )
-    wanted = version if version not in (None, "") else endpoint["default_version"]
-    entry = next((v for v in endpoint["versions"] if v["version"] == str(wanted)), None)
+    versions = endpoint.get("versions")
+    if not isinstance(versions, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("version"), str) for v in versions
+    ):
+        raise ApiError(409, f"the record of pipeline endpoint {label!r} has no valid versions")
+    wanted = version if version not in (None, "") else endpoint.get("default_version")
+    entry = next((v for v in versions if v["version"] == str(wanted)), None)
     if entry is None:
-        known = [v["version"] for v in endpoint["versions"]]
+        known = [v["version"] for v in versions]
         raise ApiError(
             404,
-            f"pipeline endpoint {endpoint['name']!r} has no version {wanted!r}; versions: {known}",
+            f"pipeline endpoint {endpoint.get('name')!r} has no version {wanted!r}; "
+            f"versions: {known}",
         )
-    return endpoint, resolve_published(entry["pipeline_id"])
+    return endpoint, resolve_published(str(entry.get("pipeline_id")))
+
+
+def _endpoint_record(endpoint_id: str | None, name: str | None) -> tuple[dict[str, Any], str]:
+    """The endpoint record by id or name, and how to call it in messages (404 if unknown,
+    409 if the record asked for by id is corrupt; corrupt records are skipped by name)."""
+    reg = registry()
+    skipped: list[str] = []
+    if endpoint_id is not None:
+        try:
+            endpoint = reg.get("endpoints", endpoint_id) if _ID.match(endpoint_id) else None
+        except CorruptObjectError as exc:
+            raise ApiError(409, str(exc)) from None
+        label = endpoint_id
+    else:
+        endpoints = reg.all("endpoints", skipped=skipped)
+        endpoint = next((e for e in endpoints if e.get("name") == name), None)
+        label = str(name)
+    if endpoint is None:
+        unreadable = f" ({len(skipped)} unreadable endpoint record(s) skipped)" if skipped else ""
+        raise ApiError(404, f"pipeline endpoint {label!r} not found{unreadable}")
+    return endpoint, label
 
 
 def _datapaths(spec: PipelineSpec, assignments: Any) -> dict[str, Any]:
@@ -165,8 +196,12 @@ def run_record(run_id: str) -> dict[str, Any]:
         raise ApiError(404, f"run {run_id!r} not found")
     try:
         record = registry().read_run(run_id)
+    except CorruptObjectError as exc:
+        raise ApiError(409, str(exc)) from None
     except Exception:
         raise ApiError(404, f"run {run_id!r} not found") from None
+    if not isinstance(record.get("dag_id"), str):
+        raise ApiError(409, f"the record of run {run_id!r} names no DAG")
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -178,7 +213,9 @@ def run_record(run_id: str) -> dict[str, Any]:
         state = str(dr.state) if dr is not None and dr.state is not None else None
         start = dr.start_date.isoformat() if dr is not None and dr.start_date else None
         end = dr.end_date.isoformat() if dr is not None and dr.end_date else None
-    options = record.get("conf", {}).get(RESERVED_CONF_KEY, {})
+    conf = record.get("conf")
+    options = conf.get(RESERVED_CONF_KEY) if isinstance(conf, dict) else None
+    options = options if isinstance(options, dict) else {}
     return {
         "Id": run_id,
         "RunId": run_id,

@@ -123,6 +123,24 @@ class DigestCache:
             )
         return [d for d in out if d is not None]
 
+    def remember(self, known: Iterable[tuple[str, str]]) -> None:
+        """Record digests already computed (``(absolute path, digest)``, e.g. of files just
+        copied and checked), so that checking those files later costs a ``stat``, not a
+        read. Files modified within the racy window are not recorded, as in :meth:`digests`."""
+        conn = self._conn()
+        if conn is None:
+            return
+        racy_after = (time.time() - _RACY_SECONDS) * 1e9
+        rows = []
+        for path, digest in known:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if st.st_mtime_ns < racy_after:
+                rows.append((path, st.st_size, st.st_mtime_ns, st.st_ino, digest))
+        self._remember(conn, rows)
+
 
 _default: tuple[Path, DigestCache] | None = None
 

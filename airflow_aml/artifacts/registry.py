@@ -8,7 +8,10 @@ dag-processor and the workers share no disk. Layout:
 * ``specs/<dag_id>.json``        the current spec of every pipeline DAG (the loader renders them)
 * ``snapshots/<digest>/``        frozen, content-addressed source snapshots
   (``snapshots/<digest>.manifest.json`` is written last: a snapshot without
-  it is incomplete and never used)
+  it is incomplete and never used; in a remote registry
+  ``snapshots/<digest>.etags.json`` records the etag of every uploaded file, so a
+  resubmit checks the stored snapshot with one listing and re-uploads it when it
+  was altered)
 * ``runs/<run_id>.json``         what was submitted for a run (spec, conf, experiment)
 * ``experiments/<name>/<ns>_<run_id>``  one empty marker per run of an experiment
   (``<ns>``: submit time in ns), so experiments and their runs are listed by name
@@ -17,6 +20,11 @@ dag-processor and the workers share no disk. Layout:
 
 Every write is whole; records that are edited in place (published
 pipelines, endpoints) are updated under the store's lock.
+
+A stored object that cannot be read (not UTF-8, not JSON, not an object) is
+*corrupt*: reading it by name raises an error naming it (:class:`SpecError` for
+a spec, :class:`CorruptObjectError` for a run or record); listings skip it (it is
+logged once per process), so one bad object never hides the others.
 """
 
 from __future__ import annotations
@@ -34,7 +42,13 @@ import xxhash
 from airflow_aml._files import atomic_write_text, cache_root
 from airflow_aml.artifacts.digest_cache import hash_file
 from airflow_aml.artifacts.snapshot import Snapshot, materialise
-from airflow_aml.exceptions import RecordNotFound, RunNotFound, UserErrorException
+from airflow_aml.exceptions import (
+    CorruptObjectError,
+    RecordNotFound,
+    RunNotFound,
+    SpecError,
+    UserErrorException,
+)
 from airflow_aml.spec import PipelineSpec
 from airflow_aml.storage.base import ObjectStore
 from airflow_aml.storage.location import open_location
@@ -42,6 +56,7 @@ from airflow_aml.storage.location import open_location
 __all__ = ["Registry"]
 
 log = logging.getLogger(__name__)
+_NO_ETAGS = "it has no record of its uploaded files"
 
 
 class Registry:
@@ -77,14 +92,54 @@ class Registry:
         return spec.with_changes(steps=steps)
 
     def _freeze_snapshot(self, snap: Snapshot) -> str:
-        """Store ``snap`` once; return the location steps run it from."""
+        """Store ``snap`` once; return the location steps run it from. A stored snapshot
+        that no longer matches (a file altered, missing or added) is stored again."""
         if self.store.is_local:
             return str(materialise(snap, self.store.local_path("snapshots")))
         location = f"{self.store.url}/snapshots/{snap.digest}"
-        manifest = f"snapshots/{snap.digest}.manifest.json"
-        if self.store.exists(manifest):
+        expected = dict(zip(snap.files, snap.file_digests, strict=True))
+        problem = self._remote_snapshot_problem(snap.digest, expected)
+        if problem is None:
             return location
+        if problem == _NO_ETAGS:  # stored by an earlier release: stored again, once
+            log.info("airflow-aml: source snapshot %s: %s; storing it again", location, problem)
+        elif problem != "absent":
+            log.warning(
+                "airflow-aml: source snapshot %s is corrupt (%s); storing it again from %s",
+                location,
+                problem,
+                snap.directory,
+            )
+        self._upload_snapshot(snap, expected)
+        return location
+
+    def _remote_snapshot_problem(self, digest: str, expected: dict[str, str]) -> str | None:
+        """Why the stored snapshot ``digest`` cannot be used as it is ("absent" when it was
+        never stored); None when it is complete and unchanged since it was uploaded."""
+        base = f"snapshots/{digest}"
+        manifest = self.store.read_json(f"{base}.manifest.json")  # corrupt: read as missing
+        if manifest is None:
+            return "absent" if not self.store.list(base + "/") else "its manifest is missing"
+        if manifest != expected:
+            return "its manifest is not the snapshot's"
+        etags = self.store.read_json(f"{base}.etags.json")
+        if not isinstance(etags, dict):
+            return _NO_ETAGS
+        listed = {o.key[len(base) + 1 :]: o.etag for o in self.store.list(base + "/")}
+        for rel in sorted(set(listed) | set(etags)):
+            if rel not in listed:
+                return f"file {rel} is missing"
+            if rel not in etags:
+                return f"file {rel} was added"
+            if listed[rel] != etags[rel]:
+                return f"file {rel} was changed since it was uploaded"
+        return None
+
+    def _upload_snapshot(self, snap: Snapshot, expected: dict[str, str]) -> None:
+        """Upload every file of ``snap`` (checked against it), drop files that are not
+        part of it, then record the etags and, last, the manifest."""
         src = Path(snap.directory)
+        base = f"snapshots/{snap.digest}"
 
         def upload(item: tuple[str, str]) -> None:
             rel, digest = item
@@ -92,21 +147,34 @@ class Registry:
                 raise UserErrorException(
                     f"{src / rel} changed while the pipeline was being submitted; submit again"
                 )
-            self.store.upload_file(src / rel, f"snapshots/{snap.digest}/{rel}")
+            self.store.upload_file(src / rel, f"{base}/{rel}")
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(upload, zip(snap.files, snap.file_digests, strict=True)))
-        self.store.write_json(manifest, dict(zip(snap.files, snap.file_digests, strict=True)))
-        return location
+            list(pool.map(upload, expected.items()))
+        listed = self.store.list(base + "/")
+        for obj in listed:
+            if obj.key[len(base) + 1 :] not in expected:
+                self.store.delete(obj.key)
+        etags = {o.key[len(base) + 1 :]: o.etag for o in listed}
+        self.store.write_json(f"{base}.etags.json", {r: etags[r] for r in expected})
+        self.store.write_json(f"{base}.manifest.json", expected)
 
     def write_spec(self, spec: PipelineSpec) -> None:
         """Make ``spec`` the current definition of its DAG."""
         self.store.write_text(f"specs/{spec.dag_id}.json", spec.dumps())
 
     def read_spec(self, dag_id: str) -> PipelineSpec | None:
-        """The current spec of ``dag_id``."""
-        text = self.store.read_text(f"specs/{dag_id}.json")
-        return None if text is None else PipelineSpec.loads(text)
+        """The current spec of ``dag_id`` (None when there is none). A spec that cannot be
+        read or is not valid raises :class:`SpecError` naming it."""
+        key = f"specs/{dag_id}.json"
+        try:
+            text = self.store.read_text(key)
+            return None if text is None else PipelineSpec.loads(text)
+        except (CorruptObjectError, SpecError) as exc:
+            raise SpecError(
+                f"the spec of DAG {dag_id!r} ({key} in the registry {self.url}) cannot be "
+                f"used: {exc}. Submit or publish the pipeline again to rewrite it"
+            ) from None
 
     def spec_names(self) -> list[str]:
         """The dag ids that have a spec, sorted."""
@@ -138,7 +206,7 @@ class Registry:
                 exc,
                 len(cached),
             )
-            return [(p.name.split("~", 1)[0], p.read_text(encoding="utf-8")) for p in cached]
+            return [(p.name.split("~", 1)[0], _cached_text(p)) for p in cached]
         cache.mkdir(parents=True, exist_ok=True)
         wanted = {o.key: cache / f"{_spec_name(o.key)}~{_etag_tag(o.etag)}.json" for o in listing}
         for stale in set(cache.glob("*.json")) - set(wanted.values()):
@@ -151,10 +219,12 @@ class Registry:
         def read(key: str) -> tuple[str, str | None]:
             path = cached.get(key) if cached else None
             if path is not None and path.is_file():
-                return _spec_name(key), path.read_text(encoding="utf-8")
+                text = _cached_text(path)
+                if text is not None:
+                    return _spec_name(key), text
             try:
                 text = self.store.read_text(key)
-            except Exception:  # one unreadable spec must not hide the others
+            except Exception:  # one unreadable spec must not hide the others (logged once)
                 return _spec_name(key), None
             if path is not None and text is not None:
                 atomic_write_text(path, text)
@@ -185,11 +255,29 @@ class Registry:
         return key
 
     def read_run(self, run_id: str) -> dict[str, Any]:
-        """The record of ``run_id``."""
-        record = self.store.read_json(f"runs/{run_id}.json") if _safe_id(run_id) else None
-        if not isinstance(record, dict):
+        """The record of ``run_id`` (:class:`RunNotFound` when there is none,
+        :class:`CorruptObjectError` naming it when it cannot be read)."""
+        record = self._load(f"runs/{run_id}.json", f"run {run_id!r}") if _safe_id(run_id) else None
+        if record is None:
             raise RunNotFound(f"no run {run_id!r} in this workspace")
         return record
+
+    def _load(self, key: str, what: str) -> dict[str, Any] | None:
+        """The JSON object at ``key`` (None when missing); a corrupt one raises
+        :class:`CorruptObjectError` naming ``what`` and the object."""
+        try:
+            data = self.store.load_json(key)
+            if data is not None and not isinstance(data, dict):
+                raise self.store.corrupt_error(key, f"not a JSON object but {type(data).__name__}")
+        except CorruptObjectError as exc:
+            raise CorruptObjectError(
+                f"the record of {what} ({key} in the workspace registry {self.url}) is "
+                f"corrupt: {exc.reason}. Restore it from a backup, or delete it to drop {what}",
+                location=self.url,
+                key=key,
+                reason=exc.reason,
+            ) from None
+        return data
 
     def list_runs(self, experiment_name: str) -> list[str]:
         """Run ids of an experiment (by experiment name, whatever DAG ran them), newest first."""
@@ -219,36 +307,65 @@ class Registry:
         self.store.write_json(f"{kind}/{record['id']}.json", record)
 
     def get(self, kind: str, record_id: str) -> dict[str, Any] | None:
-        """The record ``record_id`` of ``kind``."""
+        """The record ``record_id`` of ``kind`` (None when there is none); a corrupt record
+        raises :class:`CorruptObjectError` naming it."""
         if not _safe_id(record_id):
             return None
-        data = self.store.read_json(f"{kind}/{record_id}.json")
-        return data if isinstance(data, dict) and data else None
+        data = self._load(f"{kind}/{record_id}.json", _what(kind, record_id))
+        return data or None
 
-    def all(self, kind: str) -> list[dict[str, Any]]:
-        """Every record of ``kind``, oldest first."""
+    def all(self, kind: str, *, skipped: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every readable record of ``kind``, oldest first. Corrupt records are left out
+        (logged once per process); their keys are appended to ``skipped`` when given."""
         out = []
         for obj in self.store.list(f"{kind}/"):
-            if obj.key.endswith(".json"):
-                data = self.store.read_json(obj.key)
-                if isinstance(data, dict):
-                    out.append(data)
-        return sorted(out, key=lambda r: r.get("created", 0))
+            if not obj.key.endswith(".json"):
+                continue
+            try:
+                data = self._load(obj.key, obj.key)
+            except CorruptObjectError:  # logged once; the others are still listed
+                if skipped is not None:
+                    skipped.append(obj.key)
+                continue
+            if data is not None:
+                out.append(data)
+        return sorted(out, key=_created)
 
     @contextlib.contextmanager
     def update(self, kind: str, record_id: str) -> Iterator[dict[str, Any]]:
-        """Edit a record under its lock (:class:`RecordNotFound` if there is none)."""
+        """Edit a record under its lock (:class:`RecordNotFound` if there is none,
+        :class:`CorruptObjectError` if it cannot be read: it is never overwritten)."""
         if not _safe_id(record_id):
             raise RecordNotFound(_no_record(kind, record_id, self.url))
-        with self.store.update_json(f"{kind}/{record_id}.json") as data:
-            if not data:
+        key = f"{kind}/{record_id}.json"
+        with self.store.update_json(key) as data:
+            if not data:  # none, empty, or corrupt (then raised, naming it: never replaced)
+                self._load(key, _what(kind, record_id))
                 raise RecordNotFound(_no_record(kind, record_id, self.url))
             yield data
 
 
-def _no_record(kind: str, record_id: str, url: str) -> str:
+def _what(kind: str, record_id: str) -> str:
     what = {"published": "published pipeline", "endpoints": "pipeline endpoint"}.get(kind, kind)
-    return f"no {what} {record_id!r} in the workspace registry {url}"
+    return f"{what} {record_id!r}"
+
+
+def _created(record: dict[str, Any]) -> float:
+    created = record.get("created", 0)
+    return float(created) if isinstance(created, int | float) else 0.0
+
+
+def _cached_text(path: Path) -> str | None:
+    """A spec text kept in this machine's cache (None, and the copy dropped, if unreadable)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _no_record(kind: str, record_id: str, url: str) -> str:
+    return f"no {_what(kind, record_id)} in the workspace registry {url}"
 
 
 def _spec_name(key: str) -> str:

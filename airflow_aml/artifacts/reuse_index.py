@@ -17,9 +17,11 @@ fingerprint at a time. The claim's mtime is its owner's heartbeat.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+from airflow_aml.exceptions import CorruptObjectError
 from airflow_aml.storage.base import ObjectStore
 
 __all__ = ["ReuseIndex", "STALE_CLAIM_SECONDS", "same_owner"]
@@ -33,6 +35,9 @@ class ReuseIndex:
 
     def __init__(self, store: ObjectStore):
         self.store = store
+        #: Why entries read by this index were unusable (corrupt), one phrase each:
+        #: a miss explanation can name them.
+        self.problems: list[str] = []
 
     # ----------------------------------------------------------------- entries
     @staticmethod
@@ -43,15 +48,30 @@ class ReuseIndex:
     def _latest_key(dag_id: str, task_id: str) -> str:
         return f"latest/{dag_id}/{task_id}.json"
 
+    def _read_entry(self, key: str) -> dict[str, Any] | None:
+        """The JSON object at ``key``; a corrupt one (not UTF-8 JSON, not an object) reads
+        as missing, is logged once per process, and its reason is kept in :attr:`problems`."""
+        try:
+            entry = self.store.load_json(key)
+            if entry is None or isinstance(entry, dict):
+                return entry
+            raise self.store.corrupt_error(key, f"not a JSON object but {type(entry).__name__}")
+        except CorruptObjectError as exc:
+            problem = f"index entry {key} is corrupt ({exc.reason}): read as a miss"
+            if problem not in self.problems:
+                self.problems.append(problem)
+            return None
+
     def lookup(self, fp: str) -> dict[str, Any] | None:
-        """The entry recorded for fingerprint ``fp``."""
-        entry = self.store.read_json(self._entry_key(fp))
-        return entry if isinstance(entry, dict) else None
+        """The entry recorded for fingerprint ``fp``; None when there is none or it is
+        corrupt (a miss; the reason is in :attr:`problems`, and the next successful
+        execution of ``fp`` replaces the entry)."""
+        return self._read_entry(self._entry_key(fp))
 
     def latest(self, dag_id: str, task_id: str) -> dict[str, Any] | None:
-        """The last entry recorded by a step (for miss explanations)."""
-        entry = self.store.read_json(self._latest_key(dag_id, task_id))
-        return entry if isinstance(entry, dict) else None
+        """The last entry recorded by a step (for miss explanations); None when there is
+        none or it is corrupt."""
+        return self._read_entry(self._latest_key(dag_id, task_id))
 
     def record(self, entry: dict[str, Any]) -> None:
         """Record a successful execution (entry has ``fingerprint``, ``dag_id``, ``task_id``)."""
@@ -68,9 +88,9 @@ class ReuseIndex:
         self.store.write_json(f"snapshots/{digest}.json", files, if_absent=True)
 
     def manifest(self, digest: str) -> dict[str, str] | None:
-        """The file list of a source snapshot, if kept."""
-        files = self.store.read_json(f"snapshots/{digest}.json")
-        return files if isinstance(files, dict) else None
+        """The file list of a source snapshot, if kept (None when it is corrupt)."""
+        files = self._read_entry(f"snapshots/{digest}.json")
+        return files if files is not None and _is_file_list(files) else None
 
     def source_diff(self, old: str, new: str) -> list[str]:
         """Files added, removed or changed between two snapshots (names only)."""
@@ -95,13 +115,19 @@ class ReuseIndex:
             )
 
     def claim_owner(self, fp: str) -> tuple[dict[str, Any], float] | None:
-        """The current claim of ``fp`` and the age of its last heartbeat."""
+        """The current claim of ``fp`` and the age of its last heartbeat.
+
+        A claim whose owner cannot be read (corrupt: claims are written whole, so never
+        half-written) names no one who could finish or release it: it is reported as
+        ``({}, inf)``, abandoned, so it is broken instead of waited for."""
         info = self.store.info(self._claim_key(fp))
         if info is None:
             return None
         age = max(0.0, time.time() - info.modified)
-        owner = self.store.read_json(self._claim_key(fp))
-        return (owner, age) if isinstance(owner, dict) else ({}, age)
+        owner = self._read_entry(self._claim_key(fp))
+        if owner is None and self.store.exists(self._claim_key(fp)):
+            return {}, math.inf
+        return (owner, age) if owner is not None else None
 
     def heartbeat(self, fp: str) -> None:
         """Show that the claim's owner is still working."""
@@ -120,6 +146,10 @@ class ReuseIndex:
             current = self.claim_owner(fp)
             if current is not None and current[0] == expected:
                 self.store.delete(self._claim_key(fp))
+
+
+def _is_file_list(files: dict[str, Any]) -> bool:
+    return all(isinstance(v, str) for v in files.values())
 
 
 def same_owner(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -49,7 +49,7 @@ class Datastore:
     @staticmethod
     def get(workspace: Workspace, datastore_name: str) -> Datastore:
         """Return the datastore registered as ``datastore_name``."""
-        stores = workspace._datastore_doc.read().get("datastores", {})
+        stores = workspace._datastore_doc.section("datastores")
         if datastore_name not in stores:
             raise DatastoreException(
                 f"datastore {datastore_name!r} is not registered in workspace "
@@ -65,6 +65,13 @@ class Datastore:
     @staticmethod
     def _from_definition(workspace: Workspace, name: str, definition: dict[str, Any]) -> Datastore:
         kind = definition.get("type")
+        needed = {"local": ("root",), "azure_blob": ("container_name", "wasb_conn_id")}
+        lacking = [k for k in needed.get(str(kind), ()) if not isinstance(definition.get(k), str)]
+        if lacking:
+            raise DatastoreException(
+                f"datastore {name!r} ({kind}) has no {', '.join(lacking)} in "
+                f"{workspace._datastore_doc.path}; register it again with overwrite=True"
+            )
         if kind == "local":
             store = object.__new__(LocalDatastore)
             LocalDatastore._setup(store, workspace, name, Path(definition["root"]))
@@ -303,12 +310,27 @@ class Datastore:
         unless ``overwrite``.
         """
         rel_prefix = safe_relative_path(prefix, field="prefix")
+        root = Path(target_path)
+        blocked = next((p for p in (root, *root.parents) if p.exists()), None)
+        if blocked is not None and not blocked.is_dir():
+            where = "is" if blocked == root else f"is under {str(blocked)!r}, which is"
+            raise DatastoreException(
+                f"download: target_path {str(root)!r} {where} an existing file, not a folder; "
+                "give a folder (it is created if missing)"
+            )
         count = 0
-        for obj in self._objects().list(rel_prefix):
-            dest = Path(target_path) / obj.key
-            if dest.exists() and not overwrite:
+        objects = self._objects()
+        for obj in objects.list(rel_prefix):
+            dest = root / obj.key
+            if dest.exists() and not overwrite and not dest.is_dir():
                 continue
-            self._objects().download_file(obj.key, dest)
+            try:
+                objects.download_file(obj.key, dest)
+            except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
+                raise DatastoreException(
+                    f"download: cannot write {obj.key!r} of datastore {self.name!r} to "
+                    f"{str(dest)!r}: {_in_the_way(root, dest)}"
+                ) from exc
             count += 1
         if show_progress:
             print(f"Downloaded {count} file(s) from {self.name}/{rel_prefix}")
@@ -334,6 +356,17 @@ class Datastore:
     def as_upload(self, path_on_compute: str | None = None) -> DataReference:
         """A reference to the datastore root, uploaded after the step."""
         return self.path().as_upload(path_on_compute=path_on_compute)
+
+
+def _in_the_way(root: Path, dest: Path) -> str:
+    """What local path stands where ``dest`` (under ``root``) should be written."""
+    if dest.is_dir():
+        return f"{str(dest)!r} is an existing folder"
+    for parent in [*reversed(dest.relative_to(root).parents), Path(dest.relative_to(root))]:
+        where = root / parent
+        if where != dest and where.exists() and not where.is_dir():
+            return f"{str(where)!r} is an existing file, not a folder"
+    return "a local path is in the way"
 
 
 class LocalDatastore(Datastore):

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml._files import JsonDocument
+from airflow_aml._files import JsonDocument, atomic_write_text
 from airflow_aml.exceptions import UserErrorException, WorkspaceException
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ class Workspace:
 
         return {
             n: Datastore._from_definition(self, n, d)
-            for n, d in self._datastore_doc.read().get("datastores", {}).items()
+            for n, d in self._datastore_doc.section("datastores").items()
         }
 
     @property
@@ -236,7 +236,7 @@ class Workspace:
 
         return {
             n: ComputeTarget._from_definition(self, n, d)
-            for n, d in self._compute_doc.read().get("compute_targets", {}).items()
+            for n, d in self._compute_doc.section("compute_targets").items()
         }
 
     @property
@@ -251,9 +251,16 @@ class Workspace:
         """Return the default datastore (``workspaceblobstore`` unless changed)."""
         from airflow_aml.core.datastore import Datastore
 
-        doc = self._datastore_doc.read()
-        name = doc.get("default", "workspaceblobstore")
-        return Datastore._from_definition(self, name, doc["datastores"][name])
+        doc = self._datastore_doc
+        stores = doc.section("datastores")
+        name = doc.read().get("default", "workspaceblobstore")
+        if not isinstance(name, str) or name not in stores:
+            raise WorkspaceException(
+                f"the default datastore {name!r} of workspace {self.name!r} is not registered "
+                f"in {doc.path}; known: {sorted(stores)}. Set another one with "
+                "ws.set_default_datastore(name)"
+            )
+        return Datastore._from_definition(self, name, stores[name])
 
     def _use_blob_datastore(self, location: str) -> None:
         """Make ``workspaceblobstore`` the Azure Blob ``location`` and the default."""
@@ -310,27 +317,33 @@ class Workspace:
     def write_config(self, path: str | None = None, file_name: str | None = None) -> None:
         """Write ``.azureml/config.json`` so ``from_config`` finds this workspace."""
         target = Path(path or ".") / ".azureml" / (file_name or "config.json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(
-            json.dumps(
-                {
-                    "subscription_id": self.subscription_id,
-                    "resource_group": self.resource_group,
-                    "workspace_name": self.name,
-                    "home": str(self.home),
-                },
-                indent=2,
-            )
-        )
+        config = {
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "workspace_name": self.name,
+            "home": str(self.home),
+        }
+        try:  # whole or not at all: from_config never reads half a file
+            atomic_write_text(target, json.dumps(config, indent=2), durable=True)
+        except OSError as exc:
+            raise WorkspaceException(f"cannot write the workspace config {target}: {exc}") from exc
 
     # ---------------------------------------------------------------- internals
     @property
     def _datastore_doc(self) -> JsonDocument:
-        return JsonDocument(self.home / "datastores.json")
+        return JsonDocument(
+            self.home / "datastores.json",
+            repair=" to start again from the default datastores (workspaceblobstore, "
+            "workspacefilestore, workspaceartifactstore; their data is kept) and register "
+            "the others again",
+        )
 
     @property
     def _compute_doc(self) -> JsonDocument:
-        return JsonDocument(self.home / "compute.json")
+        return JsonDocument(
+            self.home / "compute.json",
+            repair=" and create the compute targets again (ComputeTarget.create)",
+        )
 
     def _ensure_home(self) -> None:
         try:

@@ -5,13 +5,20 @@ object is whole (readers never see half of it); ``if_absent`` writes are
 exclusive creates, ``if_etag`` deletes are conditional, and :meth:`lock` is a
 short-lived exclusive lock. That is all the reuse index and the registry need
 to stay consistent with concurrent writers on either kind of store.
+
+An object that exists but cannot be decoded (not UTF-8, not JSON) is *corrupt*:
+:meth:`ObjectStore.load_json` raises :class:`~airflow_aml.exceptions.CorruptObjectError`
+naming it, :meth:`ObjectStore.read_json` reads it as missing. Either way it is
+logged once per object and process (not on every read).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +26,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ObjectInfo", "ObjectStore", "join_key"]
+from airflow_aml.exceptions import CorruptObjectError
+
+__all__ = ["ObjectInfo", "ObjectStore", "join_key", "report_corrupt"]
+
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str]] = set()
+_reported_lock = threading.Lock()
+
+
+def report_corrupt(location: str, key: str, reason: str) -> bool:
+    """Log that the object ``key`` of ``location`` is corrupt, once per object and process
+    (later reports of the same object are silent); True when this call logged it."""
+    with _reported_lock:
+        if (location, key) in _reported:
+            return False
+        _reported.add((location, key))
+    log.warning(
+        "airflow-aml: %s on %s is corrupt (%s); it is not used (reported once per process)",
+        key,
+        location,
+        reason,
+    )
+    return True
 
 
 @dataclass(frozen=True)
@@ -100,23 +129,47 @@ class ObjectStore(ABC):
         raise NotImplementedError(f"{self.url} is not a local folder")
 
     # ------------------------------------------------------------ conveniences
+    def corrupt_error(self, key: str, reason: str) -> CorruptObjectError:
+        """The error saying that ``key`` exists but is unusable (``reason``); logged once."""
+        report_corrupt(self.url, key, reason)
+        return CorruptObjectError(
+            f"{key} on {self.url} is corrupt: {reason}",
+            location=self.url,
+            key=key,
+            reason=reason,
+        )
+
     def read_text(self, key: str) -> str | None:
-        """The content of ``key`` as UTF-8 text."""
+        """The content of ``key`` as UTF-8 text (:class:`CorruptObjectError` if it is not)."""
         data = self.read_bytes(key)
-        return None if data is None else data.decode("utf-8")
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.corrupt_error(key, f"not UTF-8 text: byte {exc.start} is invalid") from None
 
     def write_text(self, key: str, text: str, *, if_absent: bool = False) -> bool:
         """Store ``text`` (UTF-8) at ``key`` (see :meth:`write_bytes`)."""
         return self.write_bytes(key, text.encode("utf-8"), if_absent=if_absent)
 
-    def read_json(self, key: str) -> Any:
-        """The JSON content of ``key``; None when missing or not JSON."""
+    def load_json(self, key: str) -> Any:
+        """The JSON content of ``key``; None when missing; :class:`CorruptObjectError`
+        (naming ``key``) when it is not UTF-8 JSON."""
         text = self.read_text(key)
         if text is None:
             return None
         try:
             return json.loads(text)
-        except ValueError:
+        except ValueError as exc:
+            raise self.corrupt_error(key, f"not JSON: {exc}") from None
+
+    def read_json(self, key: str) -> Any:
+        """The JSON content of ``key``; None when missing or corrupt (not UTF-8 JSON: then
+        logged once per object and process)."""
+        try:
+            return self.load_json(key)
+        except CorruptObjectError:
             return None
 
     def write_json(self, key: str, value: Any, *, if_absent: bool = False) -> bool:
@@ -138,7 +191,8 @@ class ObjectStore(ABC):
 
     @contextlib.contextmanager
     def update_json(self, key: str) -> Iterator[dict[str, Any]]:
-        """Edit the JSON object at ``key`` under its lock (created when missing)."""
+        """Edit the JSON object at ``key`` under its lock (created when missing; an object
+        that is not a JSON object is replaced by a fresh one)."""
         with self.lock(key + ".lock"):
             data = self.read_json(key)
             doc: dict[str, Any] = data if isinstance(data, dict) else {}

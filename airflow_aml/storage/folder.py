@@ -129,7 +129,14 @@ class FolderStore(ObjectStore):
 
     def download_file(self, key: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.local_path(key), local)
+        fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", dir=local.parent)
+        os.close(fd)
+        try:  # whole: a reader of ``local`` never sees half of it
+            shutil.copyfile(self.local_path(key), tmp)
+            os.replace(tmp, local)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 120.0) -> Iterator[None]:

@@ -133,3 +133,107 @@ def test_remote_spec_cache_follows_changes(blob_container, spec):
 
 def test_local_registry_root(tmp_path):
     assert Registry(tmp_path / "r").root == Path(tmp_path / "r")
+
+
+# ------------------------------------------------------ corrupt objects (issue #10)
+BAD = b"\xff\xfe"  # never UTF-8
+
+
+def test_a_corrupt_spec_is_named_and_hides_no_other_spec(registry, spec, caplog):
+    from airflow_aml.exceptions import SpecError
+
+    compiled, _ = spec
+    registry.write_spec(compiled.spec)
+    registry.store.write_bytes("specs/bad_dag.json", BAD + b"{}")
+    caplog.set_level("WARNING", logger="airflow_aml.storage.base")
+    with pytest.raises(SpecError, match=r"DAG 'bad_dag' \(specs/bad_dag\.json .*not UTF-8"):
+        registry.read_spec("bad_dag")
+    assert registry.read_spec("registry_check") == compiled.spec
+    texts = dict(registry.spec_texts())
+    assert texts["bad_dag"] is None and texts["registry_check"] is not None
+    dags = dags_from_registry(registry.url)  # the loader: the others and a stand-in
+    assert "aml_dag__registry_check" in dags and "aml_broken__bad_dag" in dags
+    dict(registry.spec_texts())
+    logged = [r for r in caplog.records if "specs/bad_dag.json" in r.getMessage()]
+    assert len(logged) == 1  # once per object and process, not on every read
+
+
+def test_corrupt_records_are_named_skipped_by_listings_and_never_overwritten(registry, spec):
+    from airflow_aml.exceptions import CorruptObjectError
+
+    compiled, _ = spec
+    for n, pid in enumerate(("p1", "p2", "p3")):
+        registry.save("published", {"id": pid, "created": n, "status": "Active"})
+    registry.store.write_bytes("published/p2.json", BAD)
+    registry.store.write_bytes("published/p3.json", b"[1, 2]")
+    with pytest.raises(CorruptObjectError, match=r"published pipeline 'p2' \(published/p2\.json"):
+        registry.get("published", "p2")
+    with pytest.raises(CorruptObjectError, match="not a JSON object but list"):
+        registry.get("published", "p3")
+    skipped: list[str] = []
+    assert [r["id"] for r in registry.all("published", skipped=skipped)] == ["p1"]
+    assert skipped == ["published/p2.json", "published/p3.json"]
+    with (
+        pytest.raises(CorruptObjectError, match=r"published/p2\.json"),
+        registry.update("published", "p2") as record,
+    ):
+        record["status"] = "Disabled"
+    assert registry.store.read_bytes("published/p2.json") == BAD
+    registry.write_run("r1", spec=compiled.spec, conf={}, experiment_name="exp")
+    registry.store.write_bytes("runs/r1.json", BAD)
+    with pytest.raises(CorruptObjectError, match=r"run 'r1' \(runs/r1\.json"):
+        registry.read_run("r1")
+    assert registry.list_runs("exp") == ["r1"]
+
+
+def _corrupt_frozen_file(registry: Registry, digest: str, rel: str, data: bytes) -> None:
+    if registry.store.is_local:
+        path = registry.root / "snapshots" / digest / rel
+        path.write_bytes(data)
+    else:
+        registry.store.write_bytes(f"snapshots/{digest}/{rel}", data)
+
+
+def test_an_altered_frozen_snapshot_is_stored_again_at_submit(registry, spec):
+    # It used to be trusted because its folder (or, on blob, its manifest) existed.
+    compiled, src = spec
+    step = registry.freeze(compiled.spec, compiled.snapshots).steps[0]
+    digest = step.source_directory.rstrip("/").rpartition("/")[2]
+    _corrupt_frozen_file(registry, digest, "pkg/util.py", b"X =")
+    _corrupt_frozen_file(registry, digest, "extra.py", b"import os\n")
+    again = registry.freeze(compiled.spec, compiled.snapshots).steps[0]
+    assert again.source_directory == step.source_directory
+    local = local_source(again.source_directory)
+    assert (local / "pkg" / "util.py").read_text() == "X = 1\n"
+    if not registry.store.is_local:  # nothing but the snapshot's files in the registry
+        keys = [o.key for o in registry.store.list(f"snapshots/{digest}/")]
+        files = next(iter(compiled.snapshots.values())).files
+        assert sorted(k.rpartition(f"{digest}/")[2] for k in keys) == sorted(files)
+
+
+def test_a_worker_refuses_a_corrupt_frozen_snapshot_naming_the_file(
+    registry, spec, tmp_path, monkeypatch
+):
+    from airflow_aml.exceptions import CorruptObjectError
+
+    monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", str(tmp_path / "worker-cache"))
+    compiled, _ = spec
+    step = registry.freeze(compiled.spec, compiled.snapshots).steps[0]
+    digest = step.source_directory.rstrip("/").rpartition("/")[2]
+    _corrupt_frozen_file(registry, digest, "pkg/util.py", b"X =")
+    with pytest.raises(CorruptObjectError, match=r"pkg/util\.py .*(Submit|submit) the pipeline"):
+        local_source(step.source_directory)
+    assert not (tmp_path / "worker-cache" / "snapshots" / digest).exists()
+
+
+def test_a_corrupt_cached_copy_of_a_remote_snapshot_is_fetched_again(
+    blob_container, spec, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__AML__CACHE_DIR", str(tmp_path / "worker-cache"))
+    registry = Registry(f"wasb://aml_blob@{blob_container}/registry")
+    compiled, _ = spec
+    step = registry.freeze(compiled.spec, compiled.snapshots).steps[0]
+    first = local_source(step.source_directory)
+    (first / "pkg" / "util.py").write_text("X =")  # truncated in the cache
+    again = local_source(step.source_directory)
+    assert again == first and (again / "pkg" / "util.py").read_text() == "X = 1\n"

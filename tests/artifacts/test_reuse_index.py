@@ -93,6 +93,41 @@ def test_a_corrupt_entry_reads_as_missing(index: ReuseIndex):
     assert index.lookup(FP) is None
 
 
+@pytest.mark.parametrize("data", [b"\xff\xfe", b'{"fingerprint": "ab', b"[1, 2]"], ids=str)
+def test_a_corrupt_entry_is_a_miss_that_names_it(index: ReuseIndex, data: bytes):
+    # Non-UTF-8 bytes used to raise UnicodeDecodeError: the step failed on every run.
+    index.record(_entry(FP))
+    index.record(_entry(FP2))
+    (_root(index) / "index" / "ab" / f"{FP}.json").write_bytes(data)
+    (_root(index) / "latest" / "exp" / "train.json").write_bytes(data)
+    assert index.lookup(FP) is None
+    assert index.latest("exp", "train") is None
+    assert index.lookup(FP2) == _entry(FP2)  # the others are unaffected
+    assert len(index.problems) == 2
+    assert index.problems[0].startswith(f"index entry index/ab/{FP}.json is corrupt (")
+    assert index.problems[0].endswith("): read as a miss")
+    assert "latest/exp/train.json is corrupt" in index.problems[1]
+    index.record(_entry(FP))  # the next success replaces it
+    assert index.lookup(FP) == _entry(FP)
+
+
+def test_a_corrupt_claim_is_abandoned_not_waited_for(index: ReuseIndex):
+    assert index.claim(FP, OWNER_A)
+    (_root(index) / "inflight" / f"{FP}.json").write_bytes(b"\xff\xfe")
+    owner, age = index.claim_owner(FP)
+    assert owner == {} and age > STALE_CLAIM_SECONDS
+    index.break_claim(FP, owner)
+    assert index.claim(FP, OWNER_B)
+    assert index.claim_owner(FP)[0]["run_id"] == "run-b"
+
+
+def test_a_corrupt_snapshot_manifest_reads_as_missing(index: ReuseIndex):
+    index.save_manifest("d1", {"a.py": "h1"})
+    (_root(index) / "snapshots" / "d1.json").write_bytes(b"\xff\xfe")
+    assert index.manifest("d1") is None
+    assert index.source_diff("d1", "d2") == []
+
+
 # --------------------------------------------------------------------- manifests
 def test_save_manifest_and_manifest(index: ReuseIndex):
     assert index.manifest("d1") is None

@@ -11,7 +11,7 @@ import pytest
 # The same entries and owners as the folder tests (tests/artifacts is on sys.path).
 from test_reuse_index import FP, FP2, OWNER_A, OWNER_B, _entry
 
-from airflow_aml.artifacts.reuse_index import ReuseIndex
+from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex
 from airflow_aml.storage import open_location
 
 
@@ -125,3 +125,18 @@ def test_heartbeat_lowers_the_age_of_the_claim(index: ReuseIndex):
     assert fresh[0] == stale[0]  # the owner is unchanged
     index.heartbeat(FP2)  # no claim: nothing happens
     assert index.claim_owner(FP2) is None
+
+
+def test_corrupt_entries_and_claims_are_misses_and_abandoned(index: ReuseIndex):
+    index.record(_entry(FP))
+    index.record(_entry(FP2))
+    index.store.write_bytes(f"index/ab/{FP}.json", b"\xff\xfe")
+    assert index.lookup(FP) is None
+    assert index.lookup(FP2) == _entry(FP2)
+    assert any(f"index/ab/{FP}.json is corrupt" in p for p in index.problems)
+    assert index.claim(FP, OWNER_A)
+    index.store.write_bytes(f"inflight/{FP}.json", b"\xff\xfe")
+    owner, age = index.claim_owner(FP)
+    assert owner == {} and age > STALE_CLAIM_SECONDS
+    index.break_claim(FP, owner)
+    assert index.claim(FP, OWNER_B)

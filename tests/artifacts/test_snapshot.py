@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from airflow_aml.artifacts.snapshot import manifest_path, materialise, take_snapshot
-from airflow_aml.exceptions import UserErrorException
+from airflow_aml.artifacts.snapshot import local_source, manifest_path, materialise, take_snapshot
+from airflow_aml.exceptions import CorruptObjectError, UserErrorException
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -225,3 +226,70 @@ def test_symlinked_folder_is_part_of_the_snapshot(src, tmp_path):
     assert "shared/lib.py" in before.files
     (shared / "lib.py").write_text("X = 2\n", encoding="utf-8")
     assert take_snapshot(src).digest != before.digest
+
+
+# ------------------------------------------------- checked before use (issue #10)
+def _age(root: Path, seconds: float = 60) -> None:
+    """Date every file back, out of the digest cache's racy window."""
+    past = time.time() - seconds
+    for p in root.rglob("*"):
+        if p.is_file():
+            os.utime(p, (past, past))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda t: (t / "train.py").write_text("print("), id="truncated"),
+        pytest.param(lambda t: (t / "pkg" / "util.py").unlink(), id="deleted"),
+        pytest.param(lambda t: manifest_path(t).write_bytes(b"\xff\xfe"), id="manifest-not-utf8"),
+        pytest.param(lambda t: manifest_path(t).unlink(), id="manifest-deleted"),
+    ],
+)
+def test_materialise_rebuilds_a_copy_that_no_longer_matches(src, tmp_path, damage):
+    # An existing folder used to be trusted as it was: a truncated file stayed truncated.
+    snap = take_snapshot(src)
+    store = tmp_path / "snapshots"
+    target = materialise(snap, store)
+    damage(target)
+    assert materialise(snap, store) == target
+    assert _tree(target) == {rel: (src / rel).read_bytes() for rel in snap.files}
+    assert json.loads(manifest_path(target).read_text()) == dict(
+        zip(snap.files, snap.file_digests, strict=True)
+    )
+    assert sorted(p.name for p in store.iterdir() if not p.name.endswith(".lock")) == [
+        snap.digest,
+        f"{snap.digest}.manifest.json",
+    ]
+
+
+def test_a_worker_refuses_a_frozen_copy_that_no_longer_matches(src, tmp_path):
+    snap = take_snapshot(src)
+    target = materialise(snap, tmp_path / "snapshots")
+    assert local_source(str(target)) == target
+    (target / "pkg" / "util.py").write_text("X = 2\n")
+    with pytest.raises(CorruptObjectError, match=r"file pkg/util\.py does not match") as err:
+        local_source(str(target))
+    assert str(target) in str(err.value) and "Submit the pipeline again" in str(err.value)
+    # files a step writes where it runs are no part of the snapshot
+    (target / "pkg" / "util.py").write_text("X = 1\n")
+    (target / "outputs").mkdir()
+    (target / "outputs" / "model.pkl").write_text("m")
+    assert local_source(str(target)) == target
+    # a plain (not frozen) source folder is used as it is
+    assert local_source(str(src)) == src
+
+
+def test_checking_an_unchanged_snapshot_costs_stats_not_reads(src, tmp_path, monkeypatch):
+    from airflow_aml.artifacts import digest_cache
+
+    _age(src)
+    snap = take_snapshot(src)
+    target = materialise(snap, tmp_path / "snapshots")
+    reads: list[str] = []
+    real = digest_cache.hash_file
+    monkeypatch.setattr(digest_cache, "hash_file", lambda p: reads.append(str(p)) or real(p))
+    for _ in range(3):
+        assert materialise(snap, tmp_path / "snapshots") == target
+        assert local_source(str(target)) == target
+    assert reads == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_aml.exceptions import DatastoreException
+from airflow_aml.exceptions import CorruptObjectError, DatastoreException
 from airflow_aml.storage import ObjectStore, open_location
 from airflow_aml.storage.blob import BlobStore
 from airflow_aml.storage.folder import FolderStore
@@ -46,6 +46,32 @@ def test_bytes_text_json_round_trip(store: ObjectStore):
     assert store.read_bytes("bin/data.bin") == b"short"
     # not JSON: read_json says None rather than raising
     assert store.read_json("t/hello.txt") is None
+
+
+def test_an_object_that_is_not_utf8_json_is_corrupt_never_a_crash(store: ObjectStore, caplog):
+    # Non-UTF-8 bytes used to raise a raw UnicodeDecodeError from read_json (issue #10).
+    store.write_bytes("j/bad.json", b"\xff\xfe")
+    store.write_bytes("j/cut.json", b'{"a": [1, 2')
+    caplog.set_level("WARNING", logger="airflow_aml.storage.base")
+    for _ in range(3):  # read as missing, every time
+        assert store.read_json("j/bad.json") is None
+        assert store.read_json("j/cut.json") is None
+    with pytest.raises(CorruptObjectError, match=r"j/bad\.json on .* is corrupt: not UTF-8") as e:
+        store.load_json("j/bad.json")
+    assert (e.value.location, e.value.key) == (store.url, "j/bad.json")
+    with pytest.raises(CorruptObjectError, match=r"j/cut\.json .* not JSON"):
+        store.load_json("j/cut.json")
+    with pytest.raises(CorruptObjectError, match="not UTF-8"):
+        store.read_text("j/bad.json")
+    assert isinstance(e.value, DatastoreException)
+    # Logged once per object and process, however often it is read.
+    logged = [r.getMessage() for r in caplog.records if "is corrupt" in r.getMessage()]
+    assert len([m for m in logged if "j/bad.json" in m]) == 1
+    assert len([m for m in logged if "j/cut.json" in m]) == 1
+    # The others are unaffected; missing is still None, not corrupt.
+    store.write_json("j/good.json", {"ok": True})
+    assert store.load_json("j/good.json") == {"ok": True}
+    assert store.load_json("j/none.json") is None
 
 
 def test_missing_keys(store: ObjectStore):

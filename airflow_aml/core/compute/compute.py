@@ -89,7 +89,7 @@ class ComputeTarget:
         cls, workspace: Workspace | None = None, name: str | None = None, *args: Any, **kwargs: Any
     ) -> Any:
         if workspace is not None and name is not None:
-            defs = workspace._compute_doc.read().get("compute_targets", {})
+            defs = workspace._compute_doc.section("compute_targets")
             if name not in defs:
                 raise ComputeTargetException(
                     f"ComputeTargetNotFound: compute target {name!r} not found in workspace "
@@ -126,12 +126,18 @@ class ComputeTarget:
         workspace: Workspace, name: str, definition: dict[str, Any]
     ) -> ComputeTarget:
         kind = definition.get("type")
-        cls = _TYPES.get(kind or "")
+        cls = _TYPES.get(kind) if isinstance(kind, str) else None
         if cls is None:
             raise ComputeTargetException(f"compute target {name!r} has unknown type {kind!r}")
+        config = definition.get("config", {})
+        if not isinstance(config, dict):
+            raise ComputeTargetException(
+                f"compute target {name!r} in {workspace._compute_doc.path}: 'config' must be an "
+                "object; repair the file, or delete the target and create it again"
+            )
         obj = object.__new__(cls)
         ComputeTarget.__init__(obj, workspace, name)
-        obj._config = dict(definition.get("config", {}))
+        obj._config = dict(config)
         obj._created = _parse_time(definition.get("created"))  # absent in older entries
         return obj
 

@@ -102,8 +102,12 @@ class PipelineEndpoint:
 
     # ----------------------------------------------------------------- lookup
     @staticmethod
-    def _find_by_name(workspace: Workspace, name: str) -> dict[str, Any] | None:
-        for record in workspace._backend.registry_store.all(KIND):
+    def _find_by_name(
+        workspace: Workspace, name: str, skipped: builtins.list[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The readable endpoint record named ``name`` (corrupt records are skipped; their
+        keys go to ``skipped``)."""
+        for record in workspace._backend.registry_store.all(KIND, skipped=skipped):
             if record.get("name") == name:
                 return record
         return None
@@ -119,14 +123,21 @@ class PipelineEndpoint:
         """The endpoint with ``id`` or ``name``."""
         if id is None and name is None:
             raise ValidationError("give id or name", field="id")
+        skipped: builtins.list[str] = []
         record = (
             workspace._backend.registry_store.get(KIND, id)
             if id
-            else PipelineEndpoint._find_by_name(workspace, str(name))
+            else PipelineEndpoint._find_by_name(workspace, str(name), skipped)
         )
         if record is None:
+            unreadable = (
+                f" ({len(skipped)} unreadable endpoint record(s) skipped: {', '.join(skipped)})"
+                if skipped
+                else ""
+            )
             raise UserErrorException(
                 f"pipeline endpoint {id or name!r} not found in workspace {workspace.name!r}"
+                + unreadable
             )
         return PipelineEndpoint(workspace, record)
 
