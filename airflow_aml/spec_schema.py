@@ -30,6 +30,7 @@ from airflow_aml.exceptions import SpecError
 
 __all__ = ["SpecError", "validate_spec", "STEP_MODELS"]
 
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_aml._names import safe_relative_path
+from airflow_aml._names import check_datastore_name, safe_relative_path
 from airflow_aml.exceptions import DatastoreException, NotSupportedError
 
 if TYPE_CHECKING:
@@ -87,6 +87,12 @@ class Datastore:
         workspace: Workspace, datastore_name: str, root: str, overwrite: bool = False
     ) -> LocalDatastore:
         """Register a local (or shared-mount) folder as a datastore."""
+        check_datastore_name(datastore_name, field="datastore_name")
+        if not isinstance(root, (str, os.PathLike)) or "\x00" in os.fspath(root):
+            raise DatastoreException(
+                f"datastore {datastore_name!r}: root {str(root)[:80]!r} must be a folder path "
+                "without NUL bytes (\\x00)"
+            )
         with workspace._datastore_doc.update() as doc:
             stores = doc.setdefault("datastores", {})
             if datastore_name in stores and not overwrite:
@@ -128,6 +134,7 @@ class Datastore:
         workspace. Unless ``skip_validation``, the container is checked (and
         created with ``create_if_not_exists``).
         """
+        check_datastore_name(datastore_name, field="datastore_name")
         if account_key or sas_token:
             raise DatastoreException(
                 f"datastore {datastore_name!r}: account_key/sas_token are secrets and airflow-aml "

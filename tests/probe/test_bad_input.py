@@ -236,7 +236,6 @@ E = "ExperimentName"
 PA = "ParameterAssignments"
 DPA = "DataPathAssignments"
 WB = "workspaceblobstore"
-OWNER = "core/datastore.py (not this probe's owner) does not check datastore names/roots yet"
 
 # fmt: off
 MODEL = [
@@ -404,12 +403,6 @@ DATASTORES = [
     Row("register_local_folder(name with NUL)", lambda p: Datastore.register_local_folder(p.ws, "a\x00", str(p.tmp / "r3")), V, "invalid"),  # noqa: E501
     Row("register_local_folder(root with NUL)", lambda p: Datastore.register_local_folder(p.ws, "ok", "r\x00"), UserErrorException, "NUL"),  # noqa: E501
 ]
-OWNED_ELSEWHERE = {
-    "register_local_folder(name '../r')",
-    "register_local_folder(name '')",
-    "register_local_folder(name with NUL)",
-    "register_local_folder(root with NUL)",
-}  # noqa: E501
 
 REST = [
     Row("REST Description={...}", lambda p: p.aml({E: "x", "Description": {"text": "x"}}), 400, "Description must be a string, not an object"),  # noqa: E501
@@ -528,8 +521,6 @@ def _rows() -> list[Any]:
     ):
         for row in rows:
             row_marks = list(marks)
-            if row.feeds in OWNED_ELSEWHERE:
-                row_marks.append(pytest.mark.xfail(strict=True, reason=OWNER))
             params.append(pytest.param(row, id=f"{group}: {row.feeds}", marks=row_marks))
     return params
 
