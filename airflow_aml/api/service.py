@@ -141,7 +141,10 @@ def submit(
     if not experiment:
         raise ApiError(400, "ExperimentName is required")
     reg = registry()
-    spec = reg.read_spec(published["dag_id"])
+    try:
+        spec = reg.read_spec(published["dag_id"])
+    except SpecError as exc:
+        raise ApiError(409, f"published pipeline {published['id']!r} cannot run: {exc}") from None
     if spec is None:
         raise ApiError(409, f"the spec of published pipeline {published['id']!r} is missing")
     params = body.get("ParameterAssignments") or {}

@@ -165,7 +165,7 @@ def ensure_database(airflow_home: Path) -> None:
         from airflow.utils import db
 
         db.upgradedb()
-        marker.write_text(sys.version, encoding="utf-8")
+        atomic_write_text(marker, sys.version)
 
 
 # ------------------------------------------------------------------ UI address

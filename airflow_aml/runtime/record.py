@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from airflow_aml._files import atomic_write_text
 from airflow_aml._names import safe_relative_path
 from airflow_aml.exceptions import ValidationError
 
@@ -118,9 +119,9 @@ class RecordWriter:
         return rel
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
-        """Write one JSON document into the record."""
+        """Write one JSON document into the record (atomically: never half a document)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / name).write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        atomic_write_text(self.folder / name, json.dumps(data, indent=2, default=str))
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
