@@ -13,6 +13,7 @@ hook                            Airflow internal it relies on
 ``wrap_in_process_task_runs``   ``dag.test()`` runs each try via ``supervisor.run_task_in_process``
 ``add_log_processor``           Airflow's structlog chain ends with its renderer
 ``ensure_pool``                 ``airflow.models.pool.Pool.create_or_update_pool``
+``serialise_dag_writes``        ``dag.test()`` writes DAG rows via ``dagbag.sync_bag_to_db``
 ``read_dag_run`` and the other  the metadata DB schema: the tables and columns
 ``read_*`` functions            of :data:`METADATA_SCHEMA`
 ==============================  =====================================================
@@ -47,6 +48,7 @@ __all__ = [
     "wrap_in_process_task_runs",
     "add_log_processor",
     "ensure_pool",
+    "serialise_dag_writes",
     "metadata_db",
     "query_metadata_db",
     "read_dag_run",
@@ -240,6 +242,55 @@ def ensure_pool(name: str, slots: int, description: str) -> None:
     from airflow.models.pool import Pool
 
     Pool.create_or_update_pool(name, slots=slots, description=description, include_deferred=False)
+
+
+#: how long a runner waits for another runner's DAG sync before it gives up (seconds)
+DAG_SYNC_LOCK_TIMEOUT = 300.0
+
+
+def serialise_dag_writes(lock_path: Path, timeout: float = DAG_SYNC_LOCK_TIMEOUT) -> None:
+    """Hold the file lock ``lock_path`` around every DAG sync this process makes.
+
+    Every ``dag.test()`` re-syncs its bundle (the home's ``dags`` folder, hence
+    every pipeline DAG of the registry) into the metadata DB: Airflow selects
+    the DAG rows that exist, then inserts the missing ones. Two runners doing
+    that at once for a DAG that is new to the DB both insert, and one fails
+    with ``UNIQUE constraint failed: dag.dag_id`` (its run is lost). With the
+    lock, one process's sync commits before the next one reads. Calling this
+    again with the same path does nothing; a sync that cannot get the lock in
+    ``timeout`` seconds raises :class:`~airflow_aml.exceptions.ExperimentExecutionException`
+    naming the lock file.
+
+    Airflow internal: ``DAG.test()`` imports ``sync_bag_to_db`` from
+    ``airflow.dag_processing.dagbag`` at each call, so replacing the module
+    attribute reaches it. If it moves, this raises ``AttributeError``.
+    """
+    from airflow.dag_processing import dagbag
+    from filelock import FileLock, Timeout
+
+    current = dagbag.sync_bag_to_db
+    if getattr(current, "_aml_lock_path", None) == str(lock_path):
+        return
+    airflow_sync = getattr(current, "_aml_airflow_sync", current)
+    lock = FileLock(str(lock_path), timeout=timeout, thread_local=False)
+
+    @functools.wraps(airflow_sync)
+    def sync_bag_to_db(*args: Any, **kwargs: Any) -> Any:
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise ExperimentExecutionException(
+                f"airflow-aml: another process held the DAG sync lock {lock_path} for over "
+                f"{timeout:.0f} s; the run's DAG could not be written to the metadata DB"
+            ) from exc
+        try:
+            return airflow_sync(*args, **kwargs)
+        finally:
+            lock.release()
+
+    sync_bag_to_db._aml_lock_path = str(lock_path)  # type: ignore[attr-defined]
+    sync_bag_to_db._aml_airflow_sync = airflow_sync  # type: ignore[attr-defined]
+    dagbag.sync_bag_to_db = sync_bag_to_db
 
 
 # ------------------------------------------------- metadata DB (the client)

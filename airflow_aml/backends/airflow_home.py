@@ -32,6 +32,7 @@ __all__ = [
     "airflow_env",
     "LOADER_FILE",
     "LOADER_SOURCE",
+    "DAG_SYNC_LOCK",
     "ensure_database",
     "passwords_file",
     "admin_password",
@@ -53,6 +54,8 @@ _UI_SETTINGS = "aml_ui.json"
 _UI_STATE = "aml_ui.serving.json"
 
 LOADER_FILE = "airflow_aml_loader.py"
+#: file lock (in the Airflow home) that runners hold while they write DAG rows
+DAG_SYNC_LOCK = "dag-sync.lock"
 LOADER_SOURCE = (
     '"""airflow-aml: every pipeline spec in the workspace registry becomes a DAG."""\n'
     "from airflow_aml.compiler.loader import dags_from_registry\n\n"

@@ -162,10 +162,12 @@ def serve(registry: Path) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         from airflow_aml.backends import task_logs
-        from airflow_aml.backends.airflow_home import ensure_database
+        from airflow_aml.backends.airflow_compat import serialise_dag_writes
+        from airflow_aml.backends.airflow_home import DAG_SYNC_LOCK, ensure_database
 
         home = Path(os.environ["AIRFLOW_HOME"])
         ensure_database(home)
+        serialise_dag_writes(home / DAG_SYNC_LOCK)
         task_logs.try_install(home)
         _warm_execution_api()
         pool.set_state(slot, "idle")

@@ -428,3 +428,104 @@ def test_every_airflow_import_of_the_embedded_backend_is_public_or_in_the_compat
         if private.search(text := (ROOT / "airflow_aml" / "backends" / name).read_text("utf-8"))
     }
     assert offenders == {}
+
+
+# -------------------------------------------- concurrent dag.test() of a new DAG
+RACE_DAG_ID = "aml_compat_race"
+
+_RACE_DAG = f'''
+"""A new one-task DAG that two processes run with dag.test() at once."""
+from airflow.sdk import DAG, BaseOperator
+
+
+class Noop(BaseOperator):
+    def execute(self, context):
+        return None
+
+
+with DAG("{RACE_DAG_ID}", schedule=None) as dag:
+    Noop(task_id="noop")
+'''
+
+# One racer, as a runner runs a run: dag_test_with_run_id after serialise_dag_writes.
+# Airflow's DAG sync finds the DAG rows that exist (SELECT), then inserts the missing
+# ones (_create_orm_dags): each racer waits there, having found no row for the new DAG,
+# until the other one got there too (or 8 s passed), so both insert unless a lock keeps
+# the second out of the sync until the first committed.
+_RACER = f"""
+import os, sys, time, uuid
+from pathlib import Path
+
+home = Path(os.environ["AIRFLOW_HOME"])
+from airflow_aml.backends.airflow_home import ensure_database
+ensure_database(home)
+
+import airflow.dag_processing.collection as collection
+from airflow.sdk import timezone
+
+barrier, me = Path(sys.argv[1]), sys.argv[2]
+create = collection._create_orm_dags
+
+def racing_create(*args, dags, **kwargs):
+    dags = list(dags)
+    if any(d.dag_id == "{RACE_DAG_ID}" for d in dags):
+        (barrier / me).write_text("found no row")
+        deadline = time.monotonic() + 8
+        while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    yield from create(*args, dags=dags, **kwargs)
+
+collection._create_orm_dags = racing_create
+start = Path(sys.argv[3])
+while not start.exists():
+    time.sleep(0.01)
+
+from airflow_aml.backends import airflow_compat
+airflow_compat.serialise_dag_writes(home / "dag-sync.lock")
+sys.path.insert(0, str(home / "dags"))
+import aml_compat_race_dag as race_dag
+
+dr = airflow_compat.dag_test_with_run_id(
+    race_dag.dag, str(uuid.uuid4()), run_conf={{}}, logical_date=timezone.utcnow()
+)
+print("state:", dr.state)
+"""
+
+
+def test_hook_serialise_dag_writes_two_runners_run_one_new_dag_at_once(probe, tmp_path):
+    """Issue #10 item 4: two runners' dag.test() of one NEW DAG at once both succeed
+    (without the hook, one fails with ``UNIQUE constraint failed: dag.dag_id``)."""
+    home = probe["home"]
+    (home / "dags" / "aml_compat_race_dag.py").write_text(_RACE_DAG, encoding="utf-8")
+    env = airflow_env(home, home.parent / "registry")
+    for key in [k for k in env if k.startswith("PYTEST")]:
+        env.pop(key)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    barrier, start = tmp_path / "barrier", tmp_path / "start"
+    barrier.mkdir()
+    racers = [
+        subprocess.Popen(  # noqa: S603 - fixed argument list
+            [sys.executable, "-c", _RACER, str(barrier), name, str(start)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    try:
+        start.write_text("go")
+        outs = [r.communicate(timeout=300) for r in racers]
+    finally:
+        for r in racers:
+            if r.poll() is None:
+                r.kill()
+    hook = "airflow_compat.serialise_dag_writes"
+    for racer, (out, err) in zip(racers, outs, strict=True):
+        assert racer.returncode == 0 and "state: success" in out, (
+            f"{hook}: a runner's dag.test() of the new DAG failed:\n{err[-4000:]}"
+        )
+    # The race was really set up: a racer reached Airflow's insert of the new DAG. (With
+    # the lock, the second racer finds the first one's row and inserts nothing.)
+    assert {p.name for p in barrier.iterdir()} & {"a", "b"}
