@@ -6,6 +6,7 @@ our own triggers write (``RunOptions.conf``) must always pass."""
 from __future__ import annotations
 
 import pytest
+from airflow.exceptions import ParamValidationError
 
 from airflow_aml.compiler.render import render_dag
 from airflow_aml.core.experiment import RunOptions
@@ -102,8 +103,6 @@ def test_documented_per_run_options_are_valid(scheduler_params, conf):
     ],
 )
 def test_bad_conf_is_refused_naming_the_option(scheduler_params, conf, reason):
-    from airflow.exceptions import ParamValidationError
-
     with pytest.raises(ParamValidationError) as exc:
         _validate(scheduler_params, conf)
     key = next(iter(conf))
@@ -126,3 +125,19 @@ def test_the_schema_names_every_option_runoptions_writes():
         from_rest=True,
     ).conf(SPEC)
     assert set(conf["azureml"]) | {"allow_reuse"} == set(AZUREML_CONF_SCHEMA["properties"])
+
+
+def test_every_param_schema_is_draft_7_as_serialized(scheduler_params):
+    """Airflow re-checks a Param's schema against its dialect's metaschema at every
+    validation; Draft 7's is the cheap one (bench_foundation). The dialect must survive
+    serialization, and Draft 7 still refuses what the schemas refuse."""
+    from airflow_aml.compiler.render import JSON_SCHEMA_DIALECT
+
+    assert JSON_SCHEMA_DIALECT == "http://json-schema.org/draft-07/schema#"
+    schemas = {name: scheduler_params.get_param(name).schema for name in scheduler_params}
+    assert set(schemas) == {"label", "n", "azureml"}
+    assert {name: s.get("$schema") for name, s in schemas.items()} == dict.fromkeys(
+        schemas, JSON_SCHEMA_DIALECT
+    )
+    with pytest.raises(ParamValidationError, match="Invalid input for param label"):
+        _validate(scheduler_params, {"label": "a\x00b"})
