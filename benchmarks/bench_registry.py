@@ -8,7 +8,13 @@ loader file. Measures ``dags_from_registry`` for N pipelines of 5 steps:
 3. Azure Blob registry, warm (specs unchanged: one listing, texts from the
    per-etag cache);
 
-and the render-only time (specs already in memory) as the floor.
+and the render-only time (specs already in memory) as the floor. Each
+measurement first checks that every pipeline really became a DAG.
+
+Results are printed and written to ``benchmarks/results/registry.json``;
+Airflow's own output goes to ``benchmarks/results/registry.log``. The
+benchmark's home and Azurite's data folder are deleted at exit.
+
 Run: ``uv run python benchmarks/bench_registry.py [--pipelines N]``
 """
 
@@ -27,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._home import fresh_home  # noqa: E402
+from benchmarks._home import RESULTS, fresh_home, quiet  # noqa: E402
 from tests.azurite import start_azurite  # noqa: E402
 
 
@@ -45,8 +51,10 @@ def main() -> int:
     parser.add_argument("--pipelines", type=int, default=100)
     args = parser.parse_args()
     home = fresh_home("bench-registry-")
+    report = quiet("registry")
     os.environ["AIRFLOW__AML__CACHE_DIR"] = str(home / "cache")
-    azurite = start_azurite(Path(tempfile.mkdtemp(prefix="bench-azurite-")))
+    azurite_data = Path(tempfile.mkdtemp(prefix="bench-azurite-"))
+    azurite = start_azurite(azurite_data)
     try:
         azurite.create_container("aml")
         os.environ["AIRFLOW_CONN_AML_BLOB"] = azurite.conn_json()
@@ -99,13 +107,15 @@ def main() -> int:
         }
     finally:
         azurite.stop()
+        shutil.rmtree(azurite_data, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
-    print(
+    report(
         f"dags_from_registry, {m['pipelines']} pipelines of 5 steps: render only "
         f"{m['render_only_s']:.2f} s; local folder {m['local_folder_s']:.2f} s; Azure Blob "
         f"(Azurite) cold {m['blob_cold_s']:.2f} s, warm {m['blob_warm_s']:.2f} s"
     )
-    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in m.items()}))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "registry.json").write_text(json.dumps(m, indent=2))
     return 0
 
 
