@@ -3,8 +3,11 @@
 One row per step kind, the way astronomer-cosmos maps execution modes to
 operator classes. A new kind is a new model module (``pipeline/steps/``), a
 new spec builder (``compiler/steps/``) and a new operator (``operators/``),
-plus one row here; no branch anywhere else. Operators are named by dotted
-path, so compiling a pipeline imports no operator module (and no Airflow).
+plus one row here; no branch anywhere else. The spec IR also declares the
+kind's fields (one pydantic model in ``airflow_aml.spec_schema``, a member of
+the union discriminated by ``kind``): that is the schema specs are checked
+against when loaded, not a dispatch. Operators are named by dotted path, so
+compiling a pipeline imports no operator module (and no Airflow).
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from airflow_aml.compiler.context import CompileContext
 from airflow_aml.pipeline.core.builder import PipelineData, PipelineStep
-from airflow_aml.pipeline.steps.python_script_step import PythonScriptStep
 
 __all__ = [
     "topological_order",
@@ -97,13 +96,13 @@ def check_shared_sources(ctx: CompileContext, steps: list[PipelineStep]) -> None
     reruns them all. Steps running the same script from the same folder
     (one script, several configurations) are not warned about.
     """
-    by_dir: dict[str, list[PythonScriptStep]] = {}
+    by_dir: dict[str, list[PipelineStep]] = {}
     for s in steps:
         d = getattr(s, "_resolved_source", None)
-        if d and isinstance(s, PythonScriptStep):
+        if d and getattr(s, "script_name", None):  # every step kind that runs a script
             by_dir.setdefault(d, []).append(s)
     for d, group in by_dir.items():
-        if len({s.script_name for s in group}) > 1:
+        if len({getattr(s, "script_name", None) for s in group}) > 1:
             names = ", ".join(str(s.name) for s in group)
             ctx.warnings.append(
                 f"steps {names} share source_directory {d}: a change to any file in it "

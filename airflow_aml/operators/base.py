@@ -138,8 +138,13 @@ class AmlStepOperator(BaseOperator):
         parameter types, continue_on_step_failure default).
     """
 
-    # Step arguments are resolved by the runtime contract, not by Jinja: a
-    # literal "{{" in a user argument must reach the script unchanged.
+    # Nothing is templated, on purpose. Step arguments are resolved by the runtime
+    # contract, not by Jinja: a literal "{{" in a user argument must reach the script
+    # unchanged. ``pool`` and ``queue`` are not templated either: Airflow copies both
+    # onto the task instance when the scheduler creates it (``TaskInstance.pool =
+    # task.pool``) and the executor routes by them before any rendering happens, so a
+    # templated pool or queue would be the literal "{{ ... }}" where it matters.
+    # The step's compute target sets the pool (an AmlCompute target is a pool).
     template_fields: Sequence[str] = ()
     ui_color = "#d6eaf8"
 
