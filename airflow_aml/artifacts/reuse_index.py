@@ -12,22 +12,35 @@ It is an object store (a local folder or an Azure Blob container). Every
 object is written whole, so concurrent writers (parallel runs, parallel
 steps) never corrupt an entry or lose one; a claim is taken with an
 exclusive create under the claim's lock, so exactly one run computes a
-fingerprint at a time. The claim's mtime is its owner's heartbeat.
+fingerprint at a time. The claim's mtime is its owner's heartbeat, and the
+claim names its owner's process (:mod:`airflow_aml._processes`): a claim
+whose process is known to be dead is abandoned at once, not after the
+heartbeat goes stale.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
+from airflow_aml._processes import owner_alive
 from airflow_aml.exceptions import CorruptObjectError
 from airflow_aml.storage.base import ObjectStore
 
-__all__ = ["ReuseIndex", "STALE_CLAIM_SECONDS", "same_owner"]
+__all__ = [
+    "ReuseIndex",
+    "STALE_CLAIM_SECONDS",
+    "HEARTBEAT_SECONDS",
+    "same_owner",
+    "claim_abandoned",
+]
 
-# A claim whose owner has not heartbeated for this long is abandoned.
-STALE_CLAIM_SECONDS = 300.0
+#: A claim whose owner has not heartbeated for this long is abandoned (its owner beats
+#: every :data:`HEARTBEAT_SECONDS`, so this is six missed beats).
+STALE_CLAIM_SECONDS = 60.0
+HEARTBEAT_SECONDS = 10.0
 
 
 class ReuseIndex:
@@ -140,6 +153,20 @@ class ReuseIndex:
             if current is not None and same_owner(current[0], owner):
                 self.store.delete(self._claim_key(fp))
 
+    def release_run(self, run_id: str) -> list[str]:
+        """Drop every claim held by a step of run ``run_id`` (its runner died); returns
+        their fingerprints."""
+        released = []
+        for obj in self.store.list("inflight/"):
+            if not obj.key.endswith(".json"):
+                continue
+            fp = obj.key[len("inflight/") : -len(".json")]
+            held = self.claim_owner(fp)
+            if held is not None and held[0].get("run_id") == run_id:
+                self.release(fp, held[0])
+                released.append(fp)
+        return released
+
     def break_claim(self, fp: str, expected: dict[str, Any]) -> None:
         """Remove an abandoned claim (only if it is still the one we judged abandoned)."""
         with self.store.lock(f"inflight/{fp}"):
@@ -156,3 +183,16 @@ def same_owner(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two claim owners are the same step of the same run of the same DAG."""
     keys = ("dag_id", "run_id", "task_id")
     return all(a.get(k) == b.get(k) for k in keys)
+
+
+def claim_abandoned(
+    claim: dict[str, Any], age: float, owner_finished: Callable[[dict[str, Any]], bool]
+) -> bool:
+    """Whether nobody will finish or release ``claim`` (heartbeat ``age`` seconds old).
+
+    Its owner's process is known to be dead (same machine), its heartbeat is
+    stale, or ``owner_finished(claim)`` says the owner's task has ended.
+    """
+    if owner_alive(claim) is False or age > STALE_CLAIM_SECONDS:
+        return True
+    return owner_finished(claim)

@@ -294,6 +294,33 @@ class ArtifactStore:
             shutil.move(str(record), str(final))
         return rel
 
+    def discard_unfinished(
+        self, datastore: str, run_id: str, task_id: str, outputs: list[str]
+    ) -> list[str]:
+        """Remove what a step run that never finished left on ``datastore``: its staging
+        folders, and the ``outputs`` it committed but never recorded (killed just after
+        the commit). Returns the datastore paths removed."""
+        prefix = run_prefix(run_id, task_id)
+        removed: list[str] = []
+        if self.is_local(datastore):
+            base = self.local_path(datastore, prefix)
+            if not base.is_dir():
+                return removed
+            for child in sorted(base.iterdir()):
+                if child.name.startswith(".staging-") or child.name in outputs:
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+                    removed.append(f"{prefix}/{child.name}")
+            return removed
+        store = self.objects(datastore)
+        for name in outputs:
+            rel = f"{prefix}/{name}"
+            manifest = _manifest_key(rel)
+            if store.exists(manifest) or store.list(rel + "/"):
+                store.delete(manifest)  # the commit point goes first
+                store.delete_prefix(rel + "/")
+                removed.append(rel)
+        return removed
+
     def discard(self, staged: Path) -> None:
         """Remove a staging folder (after a failed try, or once uploaded)."""
         shutil.rmtree(staged, ignore_errors=True)

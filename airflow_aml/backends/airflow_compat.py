@@ -14,6 +14,7 @@ hook                            Airflow internal it relies on
 ``add_log_processor``           Airflow's structlog chain ends with its renderer
 ``ensure_pool``                 ``airflow.models.pool.Pool.create_or_update_pool``
 ``serialise_dag_writes``        ``dag.test()`` writes DAG rows via ``dagbag.sync_bag_to_db``
+``fail_unfinished_run``         the ``DagRun`` / ``TaskInstance`` ORM models and states
 ``read_dag_run`` and the other  the metadata DB schema: the tables and columns
 ``read_*`` functions            of :data:`METADATA_SCHEMA`
 ==============================  =====================================================
@@ -49,6 +50,7 @@ __all__ = [
     "add_log_processor",
     "ensure_pool",
     "serialise_dag_writes",
+    "fail_unfinished_run",
     "metadata_db",
     "query_metadata_db",
     "read_dag_run",
@@ -291,6 +293,51 @@ def serialise_dag_writes(lock_path: Path, timeout: float = DAG_SYNC_LOCK_TIMEOUT
     sync_bag_to_db._aml_lock_path = str(lock_path)  # type: ignore[attr-defined]
     sync_bag_to_db._aml_airflow_sync = airflow_sync  # type: ignore[attr-defined]
     dagbag.sync_bag_to_db = sync_bag_to_db
+
+
+def fail_unfinished_run(dag_id: str, run_id: str, note: str) -> dict[str, str] | None:
+    """Mark a DagRun that nobody will finish (its runner died) failed; None if no such run.
+
+    Its running (or deferred) task instances become ``failed``, those that had
+    not started ``upstream_failed`` (SDK v1's NotStarted); the run gets
+    ``note``. Returns ``{task_id: state it had}`` of the task instances
+    changed. A run already finished is left as it is (``{}``).
+
+    Airflow internal: the ``DagRun`` and ``TaskInstance`` ORM models
+    (``set_state``) and ``airflow.utils.state``; Airflow's own public way
+    (``PATCH .../dagRuns/{id}``) needs an api-server, and the embedded home
+    has none. If they move, this raises ``ImportError`` / ``AttributeError``.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, State, TaskInstanceState
+    from sqlalchemy import select
+
+    started = {TaskInstanceState.RUNNING, TaskInstanceState.DEFERRED, TaskInstanceState.RESTARTING}
+    with create_session() as session:
+        dr = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        if dr is None:
+            return None
+        if dr.state in State.finished_dr_states:
+            return {}
+        changed: dict[str, str] = {}
+        tis = session.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+        ).all()
+        for ti in tis:
+            if ti.state in State.finished:
+                continue
+            changed[ti.task_id] = str(ti.state)
+            new = (
+                TaskInstanceState.FAILED
+                if ti.state in started
+                else TaskInstanceState.UPSTREAM_FAILED
+            )
+            ti.set_state(new, session=session)
+        dr.set_state(DagRunState.FAILED)
+        dr.note = note[:1000]
+        return changed
 
 
 # ------------------------------------------------- metadata DB (the client)

@@ -112,7 +112,10 @@ class EmbeddedBackend(RegistryBackend):
         # Just taken: the runner marks itself busy right after taking the job.
         time.sleep(0.2)
         done = (self.runs_dir / f"{run_id}.done").exists()
-        return self._pool.running(run_id) and not done
+        alive = self._pool.running(run_id) and not done
+        if not alive and not done:
+            self._pool.request_reconcile()  # its runner died: a runner will fail it for real
+        return alive
 
     def shutdown(self) -> None:
         """Stop this workspace's warm runner processes (they also exit when idle)."""

@@ -35,6 +35,8 @@ from airflow_aml.runtime import cancel
 __all__ = ["run_pipeline", "serve", "main"]
 
 _MAX_RUNS_PER_PROCESS = 200
+#: how often an idle runner looks for runs of dead runners to reconcile (seconds)
+_TIDY_SECONDS = 5.0
 
 
 def _ensure_pools(spec: Any) -> None:
@@ -127,6 +129,18 @@ def run_job(run_file: Path) -> None:
         cancel.reset()
 
 
+def _tidy(pool: RunnerPool, orphans: list[dict[str, Any]]) -> None:
+    """Reconcile the runs of dead runners, then remove work folders of dead processes."""
+    from airflow_aml.backends.reconcile import reconcile_orphans
+    from airflow_aml.runtime.workdirs import sweep_abandoned
+
+    reconcile_orphans(pool, orphans)
+    try:
+        sweep_abandoned()
+    except OSError as exc:
+        print(f"airflow-aml: work folder sweep skipped: {exc!r}", file=sys.stderr)
+
+
 def _warm_execution_api() -> None:
     """Start Airflow's in-process execution API now (~4 s), not inside the first run.
 
@@ -153,6 +167,7 @@ def serve(registry: Path) -> int:
     if claimed is None:
         return 0  # enough runners already
     slot, _lock = claimed
+    orphans = pool.orphaned()  # before our state replaces a dead runner's in this slot
     pool.set_state(slot, "starting")
     stop = threading.Event()
 
@@ -161,40 +176,57 @@ def serve(registry: Path) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        from airflow_aml.backends import task_logs
-        from airflow_aml.backends.airflow_compat import serialise_dag_writes
-        from airflow_aml.backends.airflow_home import DAG_SYNC_LOCK, ensure_database
-
-        home = Path(os.environ["AIRFLOW_HOME"])
-        ensure_database(home)
-        serialise_dag_writes(home / DAG_SYNC_LOCK)
-        task_logs.try_install(home)
-        _warm_execution_api()
+        _start_up(pool, orphans)
         pool.set_state(slot, "idle")
-        idle_since, runs = time.monotonic(), 0
-        while not stop.is_set() and runs < _MAX_RUNS_PER_PROCESS:
-            # Airflow's task runner installs its own handlers during a run: take SIGTERM back.
-            signal.signal(signal.SIGTERM, on_term)
-            if not pool.is_pool(pool_id):
-                return 0  # the home was deleted (and maybe re-created): not ours any more
-            run_file = pool.take(slot, pool_id)
-            if run_file is None:
-                if time.monotonic() - idle_since > IDLE_SECONDS:
-                    break
-                stop.wait(0.1)
-                continue
-            pool.set_state(slot, "busy", run_file.stem)
-            run_job(run_file)
-            runs += 1
-            if not pool.is_pool(pool_id):
-                return 0
-            pool.set_state(slot, "idle")
-            idle_since = time.monotonic()
+        _serve_jobs(pool, slot, pool_id, stop, on_term)
     finally:
         if pool.is_pool(pool_id):
             with contextlib.suppress(FileNotFoundError):
                 (pool.root / f"slot-{slot}.json").unlink()
     return 0
+
+
+def _start_up(pool: RunnerPool, orphans: list[dict[str, Any]]) -> None:
+    """Migrate the DB, set up Airflow for runs, finish dead runners' runs, warm up."""
+    from airflow_aml.backends import task_logs
+    from airflow_aml.backends.airflow_compat import serialise_dag_writes
+    from airflow_aml.backends.airflow_home import DAG_SYNC_LOCK, ensure_database
+
+    home = Path(os.environ["AIRFLOW_HOME"])
+    ensure_database(home)
+    serialise_dag_writes(home / DAG_SYNC_LOCK)
+    task_logs.try_install(home)
+    _tidy(pool, orphans)
+    _warm_execution_api()
+
+
+def _serve_jobs(
+    pool: RunnerPool, slot: int, pool_id: str, stop: threading.Event, on_term: Any
+) -> None:
+    """Take and run jobs until idle for ``IDLE_SECONDS`` (reconciling dead runners' runs
+    meanwhile), told to stop, or the home is no longer this pool's."""
+    idle_since, runs, tidied = time.monotonic(), 0, time.monotonic()
+    while not stop.is_set() and runs < _MAX_RUNS_PER_PROCESS:
+        # Airflow's task runner installs its own handlers during a run: take SIGTERM back.
+        signal.signal(signal.SIGTERM, on_term)
+        if not pool.is_pool(pool_id):
+            return  # the home was deleted (and maybe re-created): not ours any more
+        run_file = pool.take(slot, pool_id)
+        if run_file is None:
+            if time.monotonic() - idle_since > IDLE_SECONDS:
+                return
+            if time.monotonic() - tidied > _TIDY_SECONDS:
+                _tidy(pool, pool.orphaned())
+                tidied = time.monotonic()
+            stop.wait(0.1)
+            continue
+        pool.set_state(slot, "busy", run_file)
+        run_job(run_file)
+        runs += 1
+        if not pool.is_pool(pool_id):
+            return
+        pool.set_state(slot, "idle")
+        idle_since = time.monotonic()
 
 
 def main(argv: list[str]) -> int:

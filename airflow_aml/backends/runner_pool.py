@@ -30,6 +30,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from airflow_aml._files import atomic_write_text
+from airflow_aml._processes import owner_alive, pid_alive, this_process
 
 __all__ = ["RunnerPool", "MAX_RUNNERS", "IDLE_SECONDS"]
 
@@ -37,21 +38,6 @@ MAX_RUNNERS = max(2, os.cpu_count() or 2)
 IDLE_SECONDS = 120.0
 WAIT_BEFORE_SPAWN = 1.0
 SPAWN_COOLDOWN = 10.0
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 class RunnerPool:
@@ -132,13 +118,53 @@ class RunnerPool:
         return None
 
     # ------------------------------------------------------------------ slots
-    def slot_state(self, slot: int) -> dict[str, Any] | None:
-        """State written by the runner holding ``slot`` (None if the slot is free)."""
+    def _read_slot(self, slot: int) -> dict[str, Any] | None:
         try:
             state = json.loads((self.root / f"slot-{slot}.json").read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):
             return None
-        return state if _pid_alive(int(state.get("pid", 0))) else None
+        return state if isinstance(state, dict) else None
+
+    @staticmethod
+    def _runner_alive(state: dict[str, Any]) -> bool:
+        alive = owner_alive(state)  # pid and start time: a reused pid is not the runner
+        if alive is None:
+            with contextlib.suppress(TypeError, ValueError):
+                return pid_alive(int(state.get("pid", 0)))
+            return False
+        return alive
+
+    def slot_state(self, slot: int) -> dict[str, Any] | None:
+        """State written by the runner holding ``slot`` (None if the slot is free)."""
+        state = self._read_slot(slot)
+        return state if state is not None and self._runner_alive(state) else None
+
+    def orphaned(self) -> list[dict[str, Any]]:
+        """Last states of runners that died while busy with a run not marked done."""
+        found = []
+        for slot in range(MAX_RUNNERS):
+            state = self._read_slot(slot)
+            if (
+                state is not None
+                and state.get("state") == "busy"
+                and state.get("run_file")
+                and not self._runner_alive(state)
+                and not Path(f"{Path(str(state['run_file'])).with_suffix('')}.done").exists()
+            ):
+                found.append(state)
+        return found
+
+    def request_reconcile(self) -> None:
+        """A run's runner died: make sure some runner is alive to reconcile it (it
+        does so when it starts, then exits when idle)."""
+        if self.live_runners():
+            return
+        marker = self.root / "spawned_at"
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - marker.stat().st_mtime < SPAWN_COOLDOWN:
+                return
+        atomic_write_text(marker, str(time.time()))
+        self._spawn()
 
     def live_runners(self) -> list[dict[str, Any]]:
         """States of live runners."""
@@ -211,12 +237,18 @@ class RunnerPool:
             return slot, lock
         return None
 
-    def set_state(self, slot: int, state: str, run_id: str | None = None) -> None:
-        """For a runner: publish its state."""
+    def set_state(self, slot: int, state: str, run_file: Path | None = None) -> None:
+        """For a runner: publish its state (and the run it is busy with)."""
         atomic_write_text(
             self.root / f"slot-{slot}.json",
             json.dumps(
-                {"pid": os.getpid(), "state": state, "run_id": run_id, "since": time.time()}
+                {
+                    **this_process(),
+                    "state": state,
+                    "run_id": run_file.stem if run_file is not None else None,
+                    "run_file": str(run_file) if run_file is not None else None,
+                    "since": time.time(),
+                }
             ),
         )
 
@@ -235,9 +267,9 @@ class RunnerPool:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
             deadline = time.monotonic() + timeout
-            while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+            while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            pids = {p for p in pids if _pid_alive(p)}
+            pids = {p for p in pids if pid_alive(p)}
             if not pids:
                 break
         for proc in spawned:  # reap our own children

@@ -19,18 +19,18 @@ One Airflow task per step. ``execute`` does what every step kind shares
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
-from airflow_aml.artifacts.reuse_index import ReuseIndex
+from airflow_aml._processes import this_process
+from airflow_aml.artifacts.reuse_index import HEARTBEAT_SECONDS, ReuseIndex
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.compiler.assets import output_asset
 from airflow_aml.exceptions import DatastoreException, StepFailed
@@ -46,6 +46,7 @@ from airflow_aml.operators.inputs import resolve_inputs
 from airflow_aml.operators.reuse_check import ReuseCheck, ReuseDecision
 from airflow_aml.runtime.contract import render_arguments, step_run_id
 from airflow_aml.runtime.record import PROPERTIES, REUSE, STATUS, RecordWriter
+from airflow_aml.runtime.workdirs import new_workdir, remove_workdir, sweep_now_and_then
 from airflow_aml.spec import StepSpec
 
 __all__ = ["AmlStepOperator", "StepContext", "StepFailed"]
@@ -79,10 +80,17 @@ def resolve_params(
 
 
 class _Heartbeat:
-    """Keeps a reuse claim fresh while the step runs (others wait instead of recomputing)."""
+    """Keeps a reuse claim fresh while the step runs (others wait instead of recomputing).
 
-    def __init__(self, index: ReuseIndex, fingerprint: str, every: float = 15.0):
+    A beat that fails (the datastore is briefly unreachable) is logged and the
+    next one tried: the thread lives as long as the step runs.
+    """
+
+    def __init__(
+        self, index: ReuseIndex, fingerprint: str, log: Any, every: float = HEARTBEAT_SECONDS
+    ):
         self._stop = threading.Event()
+        self._log = log
         self._thread = threading.Thread(
             target=self._beat, args=(index, fingerprint, every), daemon=True
         )
@@ -90,7 +98,10 @@ class _Heartbeat:
 
     def _beat(self, index: ReuseIndex, fingerprint: str, every: float) -> None:
         while not self._stop.wait(every):
-            index.heartbeat(fingerprint)
+            try:
+                index.heartbeat(fingerprint)
+            except Exception as exc:
+                self._log.warning("reuse claim %s: heartbeat failed: %s", fingerprint, exc)
 
     def stop(self) -> None:
         self._stop.set()
@@ -160,7 +171,16 @@ class AmlStepOperator(BaseOperator):
 
     # ------------------------------------------------------------ execute
     def execute(self, context: Any) -> Any:
-        return self._execute(context, None)
+        with self._failures_recorded(context, "could not run"):
+            return self._execute(context, None)
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any
+    ) -> Any:
+        """Back from a deferral; a failed wait (the trigger raised or timed out) is
+        recorded like any failure outside the user's script."""
+        with self._failures_recorded(context, "failed while waiting for another run"):
+            return super().resume_execution(next_method, next_kwargs, context)
 
     def resume_after_wait(
         self,
@@ -170,7 +190,43 @@ class AmlStepOperator(BaseOperator):
     ) -> Any:
         """Back from waiting on another run's claim (``event``: the trigger's): decide
         again, with the fingerprint components computed before waiting."""
+        if event is not None and event.get("status") == "error":
+            raise DatastoreException(
+                f"the reuse claim {event.get('fingerprint')} could not be watched: "
+                f"{event.get('error')}"
+            )
         return self._execute(context, components)
+
+    @contextlib.contextmanager
+    def _failures_recorded(self, context: Any, what: str) -> Iterator[None]:
+        """Any exception outside the user's script becomes the step's failure record.
+
+        The user sees its type and message in ``get_details()["error"]`` and in
+        ``wait_for_completion(raise_on_error=True)``, not only in the task log.
+        A skip or a deferral is no failure; a failure :meth:`_run` already
+        recorded (with the script's stderr) is not recorded again.
+        """
+        self._status_published = False
+        try:
+            yield
+        except (AirflowSkipException, TaskDeferred):
+            raise
+        except Exception as exc:
+            if not self._status_published:
+                name = self.step.get("name", self.task_id)
+                self._record_failure_safely(
+                    context, f"step {name!r} {what}: {type(exc).__name__}: {exc}"
+                )
+            raise
+
+    def _record_failure_safely(self, context: Any, error: str) -> None:
+        """Publish a failure record; a store that fails too is logged, never raised."""
+        try:
+            spec = StepSpec.from_json(self.step)
+            store = ArtifactStore(self.pipeline["datastores"])
+            self._record_failure(store, spec, context["ti"], error)
+        except Exception as exc:  # the original error is what the task must fail with
+            self.log.warning("could not record the failure of this step (%s): %s", error, exc)
 
     def _execute(self, context: Any, known_components: dict[str, Any] | None) -> Any:
         spec = StepSpec.from_json(self.step)
@@ -186,6 +242,7 @@ class AmlStepOperator(BaseOperator):
                 "run_id": run_id,
                 "task_id": spec.task_id,
                 "step": spec.name,
+                **this_process(),  # a claim of a process known dead is broken at once
             }
             upstream = self._upstream(spec, ti)
             params = resolve_params(context, store, self.pipeline)
@@ -204,6 +261,7 @@ class AmlStepOperator(BaseOperator):
                 f"the reuse check of step {spec.name!r} failed before the step could start: "
                 f"{type(exc).__name__}: {exc}",
             )
+            self._status_published = True
             raise
         if decision.waiting_for is not None:
             self._defer_for(spec, decision)
@@ -222,7 +280,7 @@ class AmlStepOperator(BaseOperator):
         self, store: ArtifactStore, spec: StepSpec, ti: Any, documents: dict[str, Any]
     ) -> None:
         """Publish a run record of the step's properties plus ``documents`` (name -> JSON)."""
-        workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
+        workdir = new_workdir(str(ti.run_id), spec.task_id, ti.try_number)
         try:
             writer = RecordWriter(workdir / "record")
             writer.write_json(PROPERTIES, self._properties(spec, ti))
@@ -230,7 +288,7 @@ class AmlStepOperator(BaseOperator):
                 writer.write_json(name, data)
             self._publish_record(store, writer.folder, str(ti.run_id), spec)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
 
     def _defer_for(self, spec: StepSpec, decision: ReuseDecision) -> None:
         from airflow_aml.triggers.reuse_claim import ReuseClaimTrigger
@@ -289,9 +347,10 @@ class AmlStepOperator(BaseOperator):
         ti = context["ti"]
         run_id = context["dag_run"].run_id
         fp = decision.fingerprint
-        workdir = Path(tempfile.mkdtemp(prefix=f"aml-{spec.task_id}-"))
+        sweep_now_and_then()  # work folders of steps whose process died
+        workdir = new_workdir(run_id, spec.task_id, ti.try_number)
         writer = RecordWriter(workdir / "record")
-        heartbeat = _Heartbeat(index, fp) if decision.claimed else None
+        heartbeat = _Heartbeat(index, fp, self.log) if decision.claimed else None
         self._claim = (index, fp, owner) if decision.claimed else None
         staging: dict[str, Path] = {}
         try:
@@ -379,7 +438,8 @@ class AmlStepOperator(BaseOperator):
             for path in staging.values():
                 store.discard(path)
             self._publish_record(store, writer.folder, run_id, spec)
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._status_published = True
+            remove_workdir(workdir)
 
     def _release_claim(self) -> None:
         claim, self._claim = getattr(self, "_claim", None), None

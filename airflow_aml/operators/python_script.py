@@ -16,7 +16,7 @@ from airflow_aml.artifacts.snapshot import local_source
 from airflow_aml.operators.base import AmlStepOperator, StepContext, StepFailed
 from airflow_aml.runtime import cancel, contract
 from airflow_aml.runtime.contract import data_reference_env, parameter_env
-from airflow_aml.runtime.launcher import NO_SHIM_FLAG
+from airflow_aml.runtime.launcher import ENV_PARENT_PID, NO_SHIM_FLAG
 from airflow_aml.runtime.record import STDERR, STDOUT
 
 __all__ = ["PythonScriptStepOperator"]
@@ -141,6 +141,8 @@ class PythonScriptStepOperator(AmlStepOperator):
                 contract.ENV_RECORD: str(ctx.record),
                 contract.ENV_STEP_NAME: spec.name,
                 "PYTHONUNBUFFERED": "1",
+                # The step's process group dies with this process (runtime.launcher).
+                ENV_PARENT_PID: str(os.getpid()),
             }
         )
         return env

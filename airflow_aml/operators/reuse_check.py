@@ -16,6 +16,7 @@ that tells whether a claim's owner task has finished.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_components
-from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex, same_owner
+from airflow_aml.artifacts.reuse_index import ReuseIndex, claim_abandoned, same_owner
 from airflow_aml.artifacts.snapshot import frozen_manifest, take_snapshot
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.exceptions import ValidationError
@@ -171,21 +172,36 @@ class ReuseCheck:
         held = self._claim(fp, owner_finished)
         if held is not None:
             return ReuseDecision(fp, components, waiting_for=held)
-        # Claimed: someone may have finished between our lookup and our claim.
-        entry = self.index.lookup(fp)
-        if entry is not None and self.unusable(entry) is None:
-            self.index.release(fp, self.owner)
-            return ReuseDecision(fp, components, hit=entry)
-        latest = self.index.latest(self.owner["dag_id"], self.spec.task_id)
-        if not reasons or latest is None or latest.get("fingerprint") != fp:
-            previous = latest.get("components") if latest else None
-            diff = (
-                self.index.source_diff(previous["source"], components["source"])
-                if previous and previous.get("source") != components["source"]
-                else None
-            )
-            reasons += explain_miss(previous, components, source_diff=diff)
+        try:
+            # Claimed: someone may have finished between our lookup and our claim.
+            entry = self.index.lookup(fp)
+            if entry is not None and self.unusable(entry) is None:
+                self.index.release(fp, self.owner)
+                return ReuseDecision(fp, components, hit=entry)
+            reasons += self._explain(fp, components, reasons)
+        except BaseException:
+            self._release_after_failure(fp)  # nobody else must wait for a check that died
+            raise
         return ReuseDecision(fp, components, reasons=reasons, claimed=True)
+
+    def _explain(self, fp: str, components: dict[str, Any], reasons: list[str]) -> list[str]:
+        """Why the step runs: what changed since its last execution (unless known)."""
+        latest = self.index.latest(self.owner["dag_id"], self.spec.task_id)
+        if reasons and latest is not None and latest.get("fingerprint") == fp:
+            return []
+        previous = latest.get("components") if latest else None
+        diff = (
+            self.index.source_diff(previous["source"], components["source"])
+            if previous and previous.get("source") != components["source"]
+            else None
+        )
+        return explain_miss(previous, components, source_diff=diff)
+
+    def _release_after_failure(self, fp: str) -> None:
+        # The check's own error is the one to raise; a claim left behind names this
+        # process and is broken once this task has ended.
+        with contextlib.suppress(Exception):
+            self.index.release(fp, self.owner)
 
     def _claim(
         self, fp: str, owner_finished: Callable[[dict[str, Any]], bool]
@@ -200,7 +216,7 @@ class ReuseCheck:
             claim, age = held
             if same_owner(claim, self.owner):
                 return None  # our own claim, from an earlier try of this step
-            if age <= STALE_CLAIM_SECONDS and not owner_finished(claim):
+            if not claim_abandoned(claim, age, owner_finished):
                 return claim
             self.index.break_claim(fp, claim)  # abandoned: take it over
         held = self.index.claim_owner(fp)

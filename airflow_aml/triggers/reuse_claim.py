@@ -3,9 +3,10 @@
 A step whose fingerprint is claimed by a live run waits for that run's
 result instead of computing it twice. It waits deferred, so it holds no
 worker slot: this trigger watches the claim in the reuse index and fires
-when the claim is released, when its heartbeat goes stale (its owner died),
-or after ``recheck_after`` seconds so that the step can ask Airflow whether
-the owner's task has ended meanwhile. The step then decides again.
+when the claim is released, when its owner's process is known to be dead,
+when its heartbeat goes stale (its owner died elsewhere), or after
+``recheck_after`` seconds so that the step can ask Airflow whether the
+owner's task has ended meanwhile. The step then decides again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_aml._processes import owner_alive
 from airflow_aml.artifacts.reuse_index import STALE_CLAIM_SECONDS, ReuseIndex
 from airflow_aml.artifacts.store import ARTIFACT_ROOT
 from airflow_aml.storage.location import store_for_datastore
@@ -68,18 +70,32 @@ class ReuseClaimTrigger(BaseTrigger):
             return "released"
         if held[1] > STALE_CLAIM_SECONDS:
             return "stale"
+        if owner_alive(held[0]) is False:
+            return "owner died"
         return None
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll the claim until it is gone, stale, or ``recheck_after`` has passed."""
-        store = store_for_datastore(self.datastore, self.definition)
-        index = ReuseIndex(store.child(f"{ARTIFACT_ROOT}/.reuse"))
-        deadline = time.monotonic() + self.recheck_after
-        while True:
-            state = await asyncio.to_thread(self._state, index)
-            if state is None and time.monotonic() >= deadline:
-                state = "recheck"
-            if state is not None:
-                yield TriggerEvent({"status": state, "fingerprint": self.fingerprint})
-                return
-            await asyncio.sleep(self.poll_interval)
+        """Poll the claim until it is gone, stale, its owner died, or ``recheck_after``
+        has passed. An error (the datastore cannot be read) is an event too, never a
+        raise: the step then fails with that reason in its record."""
+        try:
+            store = store_for_datastore(self.datastore, self.definition)
+            index = ReuseIndex(store.child(f"{ARTIFACT_ROOT}/.reuse"))
+            deadline = time.monotonic() + self.recheck_after
+            while True:
+                state = await asyncio.to_thread(self._state, index)
+                if state is None and time.monotonic() >= deadline:
+                    state = "recheck"
+                if state is not None:
+                    break
+                await asyncio.sleep(self.poll_interval)
+        except Exception as exc:
+            yield TriggerEvent(
+                {
+                    "status": "error",
+                    "fingerprint": self.fingerprint,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            )
+            return
+        yield TriggerEvent({"status": state, "fingerprint": self.fingerprint})

@@ -1,0 +1,125 @@
+"""Local work folders of step runs, findable by run and step, cleaned when their owner dies.
+
+A step operator works in ``<tmp>/airflow-aml-work/<run>/<task>-<try>-<random>/``:
+the step's run record while it runs, the staging of outputs bound for a
+remote datastore, downloaded inputs. Each folder names its owner process
+(:mod:`airflow_aml._processes`) in a file ``.owner``. The operator removes its
+folder when the step ends; when the process dies first (killed, crashed),
+:func:`sweep_abandoned` removes it later (every step operator and every
+embedded runner sweeps when it starts), and :func:`step_workdirs` lets the
+runner that reconciles a dead run publish what the step had recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from airflow_aml._processes import owner_alive, this_process
+
+__all__ = [
+    "work_root",
+    "new_workdir",
+    "remove_workdir",
+    "step_workdirs",
+    "sweep_abandoned",
+    "sweep_now_and_then",
+]
+
+OWNER_FILE = ".owner"
+#: A folder whose owner cannot be read (its owner died while creating it) is removed
+#: once it is older than this.
+UNOWNED_GRACE_SECONDS = 3600.0
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _part(text: str) -> str:
+    """``text`` as one safe path component (run ids may hold ``:`` and ``+``)."""
+    return _UNSAFE.sub("_", text)[:200] or "_"
+
+
+def work_root() -> Path:
+    """Where step work folders live (under this machine's temporary folder)."""
+    return Path(tempfile.gettempdir()) / "airflow-aml-work"
+
+
+def new_workdir(run_id: str, task_id: str, try_number: int | str = "") -> Path:
+    """A new work folder for one try of one step, owned by this process."""
+    parent = work_root() / _part(run_id)
+    parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{_part(task_id)}-{try_number}-", dir=parent))
+    (path / OWNER_FILE).write_text(json.dumps(this_process()), encoding="utf-8")
+    return path
+
+
+def remove_workdir(path: Path) -> None:
+    """Remove a work folder (and its run's folder once that is empty)."""
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # fails while other steps of the run still work there
+
+
+def step_workdirs(run_id: str, task_id: str) -> list[Path]:
+    """The work folders of a step of a run on this machine, newest first."""
+    parent = work_root() / _part(run_id)
+    found = [p for p in parent.glob(f"{_part(task_id)}-*") if p.is_dir()]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _abandoned(path: Path, now: float) -> bool:
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        owner = None
+    if not isinstance(owner, dict):
+        with contextlib.suppress(OSError):
+            return now - path.stat().st_mtime > UNOWNED_GRACE_SECONDS
+        return False
+    return owner_alive(owner) is False
+
+
+def sweep_abandoned(keep: frozenset[str] = frozenset()) -> list[Path]:
+    """Remove work folders whose owner process is known to be dead; returns them.
+
+    Folders of the runs whose ids are in ``keep`` are left (a reconciling runner
+    reads them first).
+    """
+    removed: list[Path] = []
+    root = work_root()
+    if not root.is_dir():
+        return removed
+    now = time.time()
+    kept = {_part(run_id) for run_id in keep}
+    for run_dir in root.iterdir():
+        if run_dir.name in kept or not run_dir.is_dir():
+            continue
+        for path in run_dir.iterdir():
+            if path.is_dir() and _abandoned(path, now):
+                remove_workdir(path)
+                removed.append(path)
+        with contextlib.suppress(OSError):
+            if not any(run_dir.iterdir()):
+                os.rmdir(run_dir)
+    return removed
+
+
+_last_sweep = 0.0
+
+
+def sweep_now_and_then(every: float = 60.0) -> None:
+    """:func:`sweep_abandoned`, at most once per ``every`` seconds in this process; a
+    sweep that fails is skipped (it is a clean-up, never a reason to fail a step)."""
+    global _last_sweep
+    now = time.monotonic()
+    if _last_sweep and now - _last_sweep < every:
+        return
+    _last_sweep = now
+    with contextlib.suppress(OSError):
+        sweep_abandoned()
