@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_aml.exceptions import DatastoreException, WorkspaceException
+from airflow_aml.provider import aml_setting
 
 __all__ = ["JsonDocument", "atomic_write_text", "file_lock", "cache_root"]
 
@@ -44,7 +45,7 @@ def file_lock(path: Path, timeout: float = -1) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing) across processes; waits at
     most ``timeout`` seconds (negative: for as long as it takes), then raises
     :class:`~airflow_aml.exceptions.DatastoreException`."""
-    from filelock import FileLock, Timeout  # on first use: importing it costs ~40 ms
+    from filelock import FileLock, Timeout  # lazy: ~40 ms; keeps import airflow_aml.core fast
 
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -68,8 +69,6 @@ def cache_root() -> Path:
     here. ``AIRFLOW_AML_CACHE`` (earlier releases) is still read when the setting
     is unset, with a ``DeprecationWarning``.
     """
-    from airflow_aml.provider import aml_setting
-
     folder = aml_setting("cache_dir") or str(Path.home() / ".cache" / "airflow_aml")
     return Path(folder)
 

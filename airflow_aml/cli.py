@@ -21,6 +21,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from airflow_aml._version import __version__
+from airflow_aml.backends import airflow_home as ah
+from airflow_aml.core.workspace import Workspace
+
 __all__ = ["main", "build_parser"]
 
 _DESCRIPTION = """\
@@ -52,16 +56,12 @@ _WHAT_RUNS = (
 
 
 def _workspace(home: str | None):
-    from airflow_aml.core.workspace import Workspace
-
     return Workspace(home=home) if home else Workspace.from_config()
 
 
 def _env(ws) -> dict[str, str]:
-    from airflow_aml.backends.airflow_home import airflow_env, prepare_home
-
-    prepare_home(ws.airflow_home)
-    return airflow_env(ws.airflow_home, ws.home / "registry")
+    ah.prepare_home(ws.airflow_home)
+    return ah.airflow_env(ws.airflow_home, ws.home / "registry")
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -98,8 +98,6 @@ def _port_in_use(port: int) -> bool:
 
 def _ui_port(args: argparse.Namespace, ws: Any) -> tuple[int, int]:
     """The port to serve on, and a non-zero exit code when the UI cannot start there."""
-    from airflow_aml.backends import airflow_home as ah
-
     home = ws.airflow_home
     running = ah.serving_ui(home, accepting=False)
     if running is not None:
@@ -129,8 +127,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
     forwarded to it, and a parent-death signal stops it if this process is
     killed outright. While it runs, the home records its pid and URL.
     """
-    from airflow_aml.backends import airflow_home as ah
-
     ws = _workspace(args.home)
     home = ws.airflow_home
     home.mkdir(parents=True, exist_ok=True)
@@ -206,8 +202,6 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``airflow-aml`` (also used to check the README's commands)."""
-    from airflow_aml._version import __version__
-
     parser = argparse.ArgumentParser(
         prog="airflow-aml",
         description=_DESCRIPTION,

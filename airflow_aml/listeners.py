@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from airflow.listeners import hookimpl
+from sqlalchemy.orm import object_session
 
 from airflow_aml.backends.notes import annotate_run
 
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 
 
 def _annotate(dag_run: Any) -> None:
-    from sqlalchemy.orm import object_session
-
     # Work in the session that is updating the DagRun, and let its owner commit:
     # never open, commit or close Airflow's (thread-scoped) session here.
     session = object_session(dag_run)

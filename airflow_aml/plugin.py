@@ -17,11 +17,13 @@ the plugin only when the entry point is not installed
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
 import airflow_aml.listeners
+from airflow_aml.api.app import app
 
 __all__ = ["AirflowAmlPlugin", "PLUGIN_NAME", "ENTRY_POINT", "entry_point_installed"]
 
@@ -34,19 +36,17 @@ def entry_point_installed() -> bool:
     """Whether an installed distribution declares :data:`ENTRY_POINT`, as Airflow's plugins
     manager sees the package metadata (it then loads the plugin from there)."""
     try:  # the very listing the plugins manager loads entry-point plugins from
-        from airflow._shared.module_loading import entry_points_with_dist
+        from airflow._shared.module_loading import (  # lazy: private API, guarded here
+            entry_points_with_dist,
+        )
 
         values = [ep.value for ep, _ in entry_points_with_dist("airflow.plugins")]
     except ImportError:  # a later Airflow moved it: read the metadata the standard way
-        from importlib.metadata import entry_points
-
         values = [ep.value for ep in entry_points(group="airflow.plugins")]
     return ENTRY_POINT in values
 
 
 def _fastapi_apps() -> list[dict[str, Any]]:
-    from airflow_aml.api.app import app
-
     return [{"app": app, "url_prefix": "/aml", "name": "airflow-aml AML-compatible REST"}]
 
 

@@ -31,6 +31,8 @@ import sys
 import warnings
 from typing import Any
 
+from airflow_aml._version import __version__
+
 __all__ = [
     "get_provider_info",
     "AML_SECTION",
@@ -93,8 +95,6 @@ _warned: set[str] = set()
 
 def get_provider_info() -> dict[str, Any]:
     """Describe airflow-aml to Airflow."""
-    from airflow_aml._version import __version__
-
     return {
         "package-name": "airflow-aml",
         "name": "Azure ML SDK v1 pipelines (airflow-aml)",

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path[0] = folder  # as ``python script.py`` sets it
     else:
         sys.path.insert(0, folder)
-    import runpy
+    import runpy  # lazy: every step process imports this module; `python -m` has runpy loaded
 
     runpy.run_path(script, run_name="__main__")
     return 0

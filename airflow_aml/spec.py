@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from airflow_aml.exceptions import SpecError
+
 __all__ = [
     "SPEC_VERSION",
     "ParameterSpec",
@@ -164,7 +166,7 @@ class PipelineSpec:
 
     def digest(self) -> str:
         """A content digest of the spec (for change detection)."""
-        import hashlib  # here, not at import: the object model imports this module
+        import hashlib  # lazy: keeps import airflow_aml.core fast (it imports this module)
 
         return hashlib.sha256(self.dumps().encode()).hexdigest()[:16]
 
@@ -172,7 +174,7 @@ class PipelineSpec:
     def from_json(cls, data: dict[str, Any]) -> PipelineSpec:
         """Rebuild a spec from :meth:`to_json` output, checking it against the spec schema
         (:mod:`airflow_aml.spec_schema`: a corrupt or foreign spec raises ``SpecError``)."""
-        from airflow_aml.spec_schema import validate_spec
+        from airflow_aml.spec_schema import validate_spec  # lazy: pydantic (~0.1 s to import)
 
         data = validate_spec(data, SPEC_VERSION)
         steps = tuple(StepSpec.from_json(s) for s in data["steps"])
@@ -186,7 +188,5 @@ class PipelineSpec:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            from airflow_aml.exceptions import SpecError
-
             raise SpecError(f"a pipeline spec must be JSON: {exc}") from None
         return cls.from_json(data)

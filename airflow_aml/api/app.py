@@ -26,6 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import (
+    AccessView,
+    DagAccessEntity,
+    DagDetails,
+)
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -187,12 +193,6 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
 
 
 def _authorize(user: Any, dag_id: str, method: str) -> None:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import (
-        DagAccessEntity,
-        DagDetails,
-    )
-
     allowed = get_auth_manager().is_authorized_dag(
         method=method,  # type: ignore[arg-type]
         access_entity=DagAccessEntity.RUN,
@@ -204,9 +204,6 @@ def _authorize(user: Any, dag_id: str, method: str) -> None:
 
 
 def _authorize_docs(user: Any) -> None:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
-
     if not get_auth_manager().is_authorized_view(access_view=AccessView.DOCS, user=user):
         raise HTTPException(403, f"user {user.get_name()!r} may not read the API docs")
 

@@ -12,9 +12,14 @@ import re
 import time
 from typing import Any
 
+from airflow.models.dagrun import DagRun
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
 from airflow_aml._names import safe_relative_path
 from airflow_aml.artifacts.registry import Registry
 from airflow_aml.backends.server import ApiServerBackend
+from airflow_aml.compiler.loader import registry_location
 from airflow_aml.core.experiment import RunOptions
 from airflow_aml.exceptions import ApiError, CorruptObjectError, SpecError, ValidationError
 from airflow_aml.pipeline.core.status import pipeline_status
@@ -28,8 +33,6 @@ _ID = re.compile(r"^[0-9a-fA-F-]{36}$")
 
 def registry() -> Registry:
     """The registry this api-server serves (``[aml] registry``)."""
-    from airflow_aml.compiler.loader import registry_location
-
     return Registry(registry_location())
 
 
@@ -205,10 +208,6 @@ def run_record(run_id: str) -> dict[str, Any]:
         raise ApiError(404, f"run {run_id!r} not found") from None
     if not isinstance(record.get("dag_id"), str):
         raise ApiError(409, f"the record of run {run_id!r} names no DAG")
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
     with create_session() as session:
         dr = session.scalar(
             select(DagRun).where(DagRun.dag_id == record["dag_id"], DagRun.run_id == run_id)

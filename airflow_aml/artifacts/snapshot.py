@@ -31,6 +31,8 @@ import xxhash
 from airflow_aml._files import atomic_write_text, file_lock
 from airflow_aml.artifacts.digest_cache import default_cache, hash_file
 from airflow_aml.exceptions import CorruptObjectError, UserErrorException
+from airflow_aml.storage.cache import fetch_folder
+from airflow_aml.storage.location import is_remote_location, open_location
 
 __all__ = [
     "Snapshot",
@@ -233,8 +235,6 @@ def _split_frozen(source_directory: str) -> tuple[str, str]:
 def frozen_manifest(source_directory: str) -> dict[str, str] | None:
     """The file list of a frozen snapshot (local folder or ``wasb://`` location); None when
     it is missing or corrupt."""
-    from airflow_aml.storage.location import is_remote_location, open_location
-
     if is_remote_location(source_directory):
         parent, digest = _split_frozen(source_directory)
         files = open_location(parent).read_json(f"{digest}.manifest.json")
@@ -249,9 +249,6 @@ def local_source(source_directory: str) -> Path:
     A frozen snapshot (one with a manifest) is checked against its manifest first: one
     that does not match is refused, naming the file (resubmitting rebuilds it).
     """
-    from airflow_aml.storage.cache import fetch_folder
-    from airflow_aml.storage.location import is_remote_location, open_location
-
     if not is_remote_location(source_directory):
         folder = Path(source_directory)
         if manifest_path(folder).exists():

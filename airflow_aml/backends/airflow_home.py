@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_aml._files import atomic_write_text, file_lock
+from airflow_aml.core.workspace import _default_home
 
 __all__ = [
     "prepare_home",
@@ -157,7 +158,7 @@ def airflow_env(airflow_home: Path, registry: Path) -> dict[str, str]:
 
 def ensure_database(airflow_home: Path) -> None:
     """Create/migrate the metadata DB once per Airflow version (inside an Airflow process)."""
-    import airflow
+    import airflow  # lazy: imports Airflow; the embedded client imports this module
 
     marker = airflow_home / f".migrated-{airflow.__version__}"
     if marker.exists():
@@ -165,7 +166,7 @@ def ensure_database(airflow_home: Path) -> None:
     with file_lock(airflow_home / ".migrate.lock"):
         if marker.exists():
             return
-        from airflow.utils import db
+        from airflow.utils import db  # lazy: imports Airflow (see above)
 
         db.upgradedb()
         atomic_write_text(marker, sys.version)
@@ -196,8 +197,6 @@ def ui_url(airflow_home: Path) -> str:
 
 def ui_command(workspace_home: Path) -> str:
     """The shell command that serves the UI of ``workspace_home``."""
-    from airflow_aml.core.workspace import _default_home
-
     if Path(workspace_home).resolve() == _default_home().resolve():
         return "airflow-aml ui"
     return f"airflow-aml --home {shlex.quote(str(workspace_home))} ui"

@@ -23,14 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.registry import Registry
 from airflow_aml.artifacts.snapshot import Snapshot
+from airflow_aml.backends import airflow_home
+from airflow_aml.compiler import render
+from airflow_aml.compiler.build import compile_pipeline
 from airflow_aml.exceptions import AuthenticationException, PipelineValidationError
+from airflow_aml.pipeline.core.run import PipelineRun
 from airflow_aml.spec import PipelineSpec
 
 if TYPE_CHECKING:
     from airflow_aml.compiler.build import CompileResult
     from airflow_aml.core.experiment import Experiment, RunOptions
     from airflow_aml.pipeline.core.pipeline import Pipeline
-    from airflow_aml.pipeline.core.run import PipelineRun
 
 __all__ = ["RegistryBackend"]
 
@@ -62,15 +65,11 @@ class RegistryBackend:
     # ---------------------------------------------------------- compile / run
     def compile(self, pipeline: Pipeline, experiment_name: str) -> CompileResult:
         """Compile ``pipeline`` (never raises for bad input: see ``result.errors``)."""
-        from airflow_aml.compiler.build import compile_pipeline
-
         return compile_pipeline(pipeline, experiment_name)
 
     def render_dag(self, spec: PipelineSpec, **dag_kwargs: Any) -> Any:
         """The Airflow DAG of ``spec`` (``Pipeline.as_dag`` in a DAG file)."""
-        from airflow_aml.compiler.render import render_dag
-
-        return render_dag(spec, **dag_kwargs)
+        return render.render_dag(spec, **dag_kwargs)
 
     def run_pipeline(self, pipeline: Pipeline, options: RunOptions) -> str:
         """Compile ``pipeline`` (raising every validation error at once), register it as
@@ -103,8 +102,6 @@ class RegistryBackend:
     # ------------------------------------------------------------------ reads
     def pipeline_run(self, experiment: Experiment, run_id: str) -> PipelineRun:
         """The ``PipelineRun`` object of ``run_id`` in ``experiment``."""
-        from airflow_aml.pipeline.core.run import PipelineRun
-
         return PipelineRun(experiment, run_id)
 
     def run_record(self, run_id: str) -> dict[str, Any]:
@@ -121,9 +118,7 @@ class RegistryBackend:
 
     def run_link_line(self, dag_id: str, run_id: str) -> str:
         """The line ``wait_for_completion(show_output=True)`` prints about the Airflow UI."""
-        from airflow_aml.backends.airflow_home import run_link_line
-
-        return run_link_line(self.workspace, dag_id, run_id)
+        return airflow_home.run_link_line(self.workspace, dag_id, run_id)
 
     def authentication_header(
         self, credentials: tuple[str, str] | None, tokens: dict[tuple[str, str], str] | None
@@ -134,7 +129,7 @@ class RegistryBackend:
         password), else for the environment's, else (embedded) for the local ``admin``
         user; ``tokens`` (when given) caches JWTs by (API URL, user) until near expiry.
         """
-        from airflow_aml.backends import airflow_auth
+        from airflow_aml.backends import airflow_auth  # lazy: httpx, ~0.1 s to import
 
         token = airflow_auth.env_token()
         if token:
@@ -161,23 +156,21 @@ class RegistryBackend:
         return {"Authorization": f"Bearer {cached}"}
 
     def _embedded_password(self) -> str:
-        from airflow_aml.backends.airflow_home import admin_password, passwords_file
-
         home = self.workspace.airflow_home
-        password = admin_password(home)
+        password = airflow_home.admin_password(home)
         if password is None:
             raise AuthenticationException(
                 f"the embedded Airflow API server has not generated the admin password yet "
-                f"({passwords_file(home)} is missing): start it with `airflow-aml ui`"
+                f"({airflow_home.passwords_file(home)} is missing): start it with `airflow-aml ui`"
             )
         return password
 
     @staticmethod
     def token_expiry(token: str) -> float | None:
         """When a JWT expires (epoch seconds), if it says."""
-        from airflow_aml.backends.airflow_auth import token_expiry
+        from airflow_aml.backends import airflow_auth  # lazy: httpx, ~0.1 s to import
 
-        return token_expiry(token)
+        return airflow_auth.token_expiry(token)
 
     def shutdown(self) -> None:
         """Release local resources (nothing by default)."""

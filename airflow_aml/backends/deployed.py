@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_exponential
+from urllib3.exceptions import HTTPError
 
 from airflow_aml.artifacts.snapshot import Snapshot
 from airflow_aml.backends import airflow_auth
@@ -58,6 +59,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _rest() -> Any:
+    """The generated REST client package, :mod:`airflow_client.client` (API groups, models,
+    ``exceptions``), imported on first use: it takes ~1 s to import (all its models), paid only
+    by processes that talk to a deployed Airflow."""
+    from airflow_client import client  # lazy: ~1 s to import
+
+    return client
+
+
 def _state(value: Any) -> str | None:
     """An Airflow state enum (or string) as its string value."""
     return None if value is None else str(getattr(value, "value", value))
@@ -74,10 +84,7 @@ class AirflowClient:
     """
 
     def __init__(self, api_url: str, auth: Any = None, timeout: float = 30.0):
-        # Imported here: the generated client takes ~1 s to import (all its models),
-        # paid only by processes that talk to a deployed Airflow.
-        from airflow_client import client as af
-
+        af = _rest()
         self.api_url = api_url.rstrip("/")
         self.timeout = float(timeout)
         self._auth = auth
@@ -113,8 +120,7 @@ class AirflowClient:
         Logs in again once on a 401 (environment credentials); any other failure
         raises :class:`ExperimentExecutionException` with Airflow's status and reason.
         """
-        from airflow_client.client.exceptions import ApiException, UnauthorizedException
-        from urllib3.exceptions import HTTPError
+        errors = _rest().exceptions
 
         def send(refresh: bool) -> T:
             return operation(
@@ -127,11 +133,11 @@ class AirflowClient:
         try:
             try:
                 return send(refresh=False)
-            except UnauthorizedException:
+            except errors.UnauthorizedException:
                 if self._auth is not None:
                     raise
                 return send(refresh=True)  # the JWT expired: log in again, once
-        except ApiException as exc:
+        except errors.ApiException as exc:
             what = self._describe(operation, args, kwargs)
             raise AirflowApiError(what, int(exc.status or 0), exc.body or exc.reason) from None
         except HTTPError as exc:
@@ -211,8 +217,7 @@ class DeployedBackend(RegistryBackend):
     def ensure_pools(self, spec: PipelineSpec) -> None:
         """Create or resize the Airflow pool of every ``AmlCompute`` target of ``spec``
         (``max_nodes`` slots), as the embedded runner does in its metadata DB."""
-        from airflow_client.client import PoolBody, PoolPatchBody
-
+        af = _rest()
         wanted: dict[str, tuple[int, str]] = {}
         for step in spec.steps:
             pool = step.compute.get("pool")
@@ -228,13 +233,13 @@ class DeployedBackend(RegistryBackend):
                 ):
                     continue
                 if current is None:
-                    body = PoolBody(
+                    body = af.PoolBody(
                         name=name, slots=slots, description=description, include_deferred=False
                     )
                     if self.client.get(self.client.pools.post_pool, body, absent=(409,)):
                         continue  # created (409: another client just created it: resize)
                 # Airflow validates a pool patch as a whole pool; the mask limits the change.
-                patch = PoolPatchBody(
+                patch = af.PoolPatchBody(
                     pool=name, slots=slots, description=description, include_deferred=False
                 )
                 self.client.call(
@@ -304,15 +309,12 @@ class DeployedBackend(RegistryBackend):
 
     def set_enabled(self, dag_id: str, enabled: bool) -> None:
         """Unpause (enabled) or pause the DAG."""
-        from airflow_client.client import DAGPatchBody
-
-        self.client.call(self.client.dags.patch_dag, dag_id, DAGPatchBody(is_paused=not enabled))
+        body = _rest().DAGPatchBody(is_paused=not enabled)
+        self.client.call(self.client.dags.patch_dag, dag_id, body)
 
     # ----------------------------------------------------------------- running
     def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_key: str) -> None:
-        from airflow_client.client import TriggerDAGRunPostBody
-
-        body = TriggerDAGRunPostBody(dag_run_id=run_id, logical_date=None, conf=conf)
+        body = _rest().TriggerDAGRunPostBody(dag_run_id=run_id, logical_date=None, conf=conf)
         self.client.call(self.client.dag_runs.trigger_dag_run, spec.dag_id, body)
 
     # ------------------------------------------------------------------- reads
@@ -411,11 +413,10 @@ class DeployedBackend(RegistryBackend):
     # ------------------------------------------------------------------ cancel
     def cancel(self, run_id: str) -> None:
         """Mark the DagRun failed; Airflow stops its running tasks."""
-        from airflow_client.client import DagRunMutableStates, DAGRunPatchBody
-
+        af = _rest()
         record = self.run_record(run_id)
         self.registry_store.mark_run(run_id, "canceled")
-        body = DAGRunPatchBody(state=DagRunMutableStates.FAILED)
+        body = af.DAGRunPatchBody(state=af.DagRunMutableStates.FAILED)
         self.client.call(self.client.dag_runs.patch_dag_run, record["dag_id"], run_id, body)
 
     # ------------------------------------------------------------------ pools

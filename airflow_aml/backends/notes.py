@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.models.dagrun import DagRun
+from airflow.models.taskinstance import TaskInstance
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY
 from airflow_aml.spec import RESERVED_CONF_KEY
 
@@ -20,10 +26,6 @@ def annotate_reused_steps(session: Any, dag_id: str, run_id: str) -> int:
     """Set the note of every step of a run in ``session`` that made a reuse decision (the
     caller commits): "Reused: outputs come from ..." or "Ran: <why it was not reused>";
     returns how many notes were set."""
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
-    from sqlalchemy import select
-
     count = 0
     rows = session.scalars(
         select(XComModel).where(
@@ -83,10 +85,6 @@ def annotate_run(session: Any, dag_run: Any) -> int:
 
 def annotate_finished_run(dag_id: str, run_id: str) -> int:
     """:func:`annotate_run` in a session of its own (the embedded runner, after a run)."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
     with create_session() as session:
         dag_run = session.scalar(
             select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)

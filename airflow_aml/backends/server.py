@@ -13,7 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from airflow.api.common.trigger_dag import trigger_dag
+from airflow.utils.types import DagRunTriggeredByType
+
 from airflow_aml.backends.base import RegistryBackend
+from airflow_aml.backends.notes import run_note
+from airflow_aml.backends.runner_pool import RunnerPool
 from airflow_aml.exceptions import ApiError
 from airflow_aml.spec import PipelineSpec
 
@@ -32,16 +37,9 @@ class ApiServerBackend(RegistryBackend):
 
     def _start(self, spec: PipelineSpec, run_id: str, conf: dict[str, Any], run_key: str) -> None:
         if self.embedded:
-            from airflow_aml.backends.runner_pool import RunnerPool
-
             root = self.registry_store.root
             RunnerPool(root, dict(os.environ)).enqueue(run_id, root / run_key)
             return
-        from airflow.api.common.trigger_dag import trigger_dag
-        from airflow.utils.types import DagRunTriggeredByType
-
-        from airflow_aml.backends.notes import run_note
-
         try:
             trigger_dag(
                 spec.dag_id,

@@ -47,7 +47,7 @@ _current: dict[str, IO[str] | None] = {"fh": None}
 # ------------------------------------------------------------------- paths
 @functools.lru_cache(maxsize=16)
 def _jinja_template(template: str) -> Any:
-    import jinja2
+    import jinja2  # lazy: ~30 ms, for Jinja log templates only; the embedded client imports this
 
     return jinja2.Template(template)
 
@@ -193,7 +193,7 @@ def install(
     the runs' log templates; ``base`` and ``filename_template`` default to
     ``[logging] base_log_folder`` / ``log_filename_template`` of Airflow's config.
     """
-    from airflow.sdk import conf
+    from airflow.sdk import conf  # lazy: imports Airflow; the embedded client imports this module
 
     home = Path(airflow_home or os.environ["AIRFLOW_HOME"])
     folder = base or conf.get("logging", "base_log_folder")

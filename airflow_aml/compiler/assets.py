@@ -14,7 +14,7 @@ def output_asset(dag_id: str, task_id: str, output: str) -> Any:
     ``extra`` is the output's artifact reference, so DAGs scheduled on the
     asset see every new version, computed or reused.
     """
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset  # lazy: imports Airflow; the client-side compiler imports this
 
     return Asset(
         name=f"aml.{dag_id}.{task_id}.{output}",

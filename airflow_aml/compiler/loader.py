@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from airflow_aml.artifacts.registry import Registry
 from airflow_aml.compiler.render import render_dag
+from airflow_aml.compiler.step_kinds import import_string
 from airflow_aml.exceptions import DatastoreException
 from airflow_aml.provider import aml_flag, aml_setting
 from airflow_aml.spec import PipelineSpec
@@ -26,7 +28,7 @@ def registry_location() -> str:
     a folder or a ``wasb://<conn_id>@<container>/<prefix>`` URL), else the folder
     ``$AIRFLOW_HOME/../registry``. The variable ``AIRFLOW_AML_REGISTRY`` of earlier releases
     is still read when the setting is unset (with a ``DeprecationWarning``)."""
-    import airflow.configuration  # noqa: F401  (Airflow-side: [aml] comes from its config)
+    import airflow.configuration  # noqa: F401  # lazy: imports Airflow (its config holds [aml])
 
     location = aml_setting("registry")
     if location:
@@ -46,7 +48,7 @@ REGISTRY_DAG_ID = "airflow_aml_registry"
 def _registry_dag(folder: str) -> Any:
     """A task-less DAG that is always there, so clients can address the loader file
     (its file token) to ask Airflow to reparse the registry at once."""
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG  # lazy: imports Airflow; the deployed client imports this module
 
     return DAG(
         REGISTRY_DAG_ID,
@@ -63,9 +65,7 @@ def _broken_dag(dag_id: str, reason: str) -> Any:
     """Stand-in for a pipeline whose spec cannot be loaded: it shows the reason in the UI
     (description, docs, tag ``aml-broken-spec``) and fails with it if triggered, while the
     other pipelines of the registry load normally."""
-    from airflow.sdk import DAG
-
-    from airflow_aml.compiler.step_kinds import import_string
+    from airflow.sdk import DAG  # lazy: imports Airflow; the deployed client imports this module
 
     # By dotted path: the compiler imports no operator module.
     broken_spec_operator = import_string("airflow_aml.operators.broken_spec.BrokenSpecOperator")
@@ -94,8 +94,6 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
     error is raised: Airflow then keeps the DAGs of the last good parse and
     shows the reason as the loader file's import error.
     """
-    from airflow_aml.artifacts.registry import Registry
-
     location = str(registry) if registry else registry_location()
     embedded = aml_flag("embedded")
     dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(location)}

@@ -15,10 +15,13 @@ options (``{"azureml": {"regenerate_outputs": "no"}}``: HTTP 400 naming it).
 from __future__ import annotations
 
 import copy
+from dataclasses import asdict
 from typing import Any
 
 from airflow_aml._limits import MAX_ARG_STRLEN
 from airflow_aml._names import EXPERIMENT_NAME_RE, MAX_EXPERIMENT_NAME
+from airflow_aml.compiler.assets import output_asset
+from airflow_aml.compiler.step_kinds import operator_class
 from airflow_aml.runtime.contract import parameter_env
 from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec, StepSpec
 
@@ -95,8 +98,6 @@ def parameter_schema(name: str, ptype: str) -> dict[str, Any]:
 
 def operator_class_for(kind: str) -> type:
     """The operator class that runs steps of ``kind`` (from the step-kind table)."""
-    from airflow_aml.compiler.step_kinds import operator_class
-
     return operator_class(kind)
 
 
@@ -177,9 +178,7 @@ def render_dag(spec: PipelineSpec, *, embedded: bool = False, **dag_kwargs: Any)
 
     ``embedded`` adds to the DAG docs what runs on an embedded home (no scheduler).
     """
-    from airflow.sdk import DAG, Param
-
-    from airflow_aml.compiler.assets import output_asset
+    from airflow.sdk import DAG, Param  # lazy: imports Airflow; clients import this module
 
     params = {}
     for p in spec.parameters:
@@ -231,6 +230,4 @@ def render_dag(spec: PipelineSpec, *, embedded: bool = False, **dag_kwargs: Any)
 
 
 def _step_json(step: StepSpec) -> dict[str, Any]:
-    from dataclasses import asdict
-
     return asdict(step)

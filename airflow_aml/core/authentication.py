@@ -25,12 +25,10 @@ are kept in memory only, until shortly before they expire.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from airflow_aml.core.workspace import Workspace
 from airflow_aml.exceptions import AuthenticationException
-
-if TYPE_CHECKING:
-    from airflow_aml.core.workspace import Workspace
 
 __all__ = [
     "AbstractAuthentication",
@@ -86,8 +84,6 @@ class AbstractAuthentication:
 
     def _workspace_(self) -> Workspace:
         if self._workspace is None:
-            from airflow_aml.core.workspace import Workspace
-
             self._workspace = Workspace.from_config()
         return self._workspace
 

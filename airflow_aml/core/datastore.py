@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml._names import check_datastore_name, safe_relative_path
+from airflow_aml.data.data_reference import DataReference
 from airflow_aml.exceptions import DatastoreException, NotSupportedError
+from airflow_aml.storage.folder import FolderStore
+from airflow_aml.storage.location import store_for_datastore
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
-    from airflow_aml.data.data_reference import DataReference
     from airflow_aml.storage.base import ObjectStore
 
 __all__ = ["Datastore", "LocalDatastore", "AzureBlobDatastore"]
@@ -155,8 +157,6 @@ class Datastore:
         if protocol:
             definition["protocol"] = protocol
         if not skip_validation:
-            from airflow_aml.storage.location import store_for_datastore
-
             objects = store_for_datastore(datastore_name, definition)
             if create_if_not_exists:
                 objects.create_container()  # type: ignore[attr-defined]
@@ -270,8 +270,6 @@ class Datastore:
         ``relative_root`` defaults to the files' common folder. Returns a
         :class:`DataReference` to ``target_path``.
         """
-        from airflow_aml.data.data_reference import DataReference
-
         paths = [Path(f).resolve() for f in files]
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
@@ -348,8 +346,6 @@ class Datastore:
         self, path: str | None = None, data_reference_name: str | None = None
     ) -> DataReference:
         """Return a :class:`DataReference` to ``path`` on this datastore."""
-        from airflow_aml.data.data_reference import DataReference
-
         return DataReference(self, data_reference_name=data_reference_name, path_on_datastore=path)
 
     def as_mount(self) -> DataReference:
@@ -391,8 +387,6 @@ class LocalDatastore(Datastore):
         return {"type": "local", "root": str(self.root)}
 
     def _objects(self) -> ObjectStore:
-        from airflow_aml.storage.folder import FolderStore
-
         return FolderStore(self.root)
 
 
@@ -416,6 +410,4 @@ class AzureBlobDatastore(Datastore):
         return dict(self._def)
 
     def _objects(self) -> ObjectStore:
-        from airflow_aml.storage.location import store_for_datastore
-
         return store_for_datastore(self.name, self._def)

@@ -12,6 +12,8 @@ import json
 import os
 from typing import IO, Any
 
+from airflow_aml.core.experiment import Experiment
+from airflow_aml.core.workspace import Workspace
 from airflow_aml.exceptions import UserErrorException
 from airflow_aml.runtime import contract
 from airflow_aml.runtime.record import PROPERTIES, RecordWriter
@@ -156,9 +158,6 @@ class _SubmittedRun(Run):
 
     @property
     def experiment(self) -> Any:
-        from airflow_aml.core.experiment import Experiment
-        from airflow_aml.core.workspace import Workspace
-
         if self._experiment is None:
             cfg = json.loads(os.environ.get(contract.ENV_WORKSPACE, "{}"))
             ws = Workspace._from_runtime_config(cfg)

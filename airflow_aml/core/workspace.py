@@ -14,14 +14,14 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_aml._files import JsonDocument, atomic_write_text
+from airflow_aml.core.compute import ComputeTarget
+from airflow_aml.core.datastore import Datastore
+from airflow_aml.core.experiment import Experiment
 from airflow_aml.exceptions import UserErrorException, WorkspaceException
-
-if TYPE_CHECKING:
-    from airflow_aml.core.compute import ComputeTarget
-    from airflow_aml.core.datastore import Datastore
+from airflow_aml.storage.location import BLOB_SCHEMES, is_remote_location, open_location
 
 __all__ = ["Workspace", "DEFAULT_HOME_ENV", "BACKENDS"]
 
@@ -80,8 +80,6 @@ class Workspace:
         registry = kwargs.get("registry")
         self._registry: str | None = None
         if registry:
-            from airflow_aml.storage.location import is_remote_location
-
             remote = is_remote_location(str(registry))
             self._registry = str(registry) if remote else str(Path(registry).expanduser().resolve())
         self._ensure_home()
@@ -204,8 +202,6 @@ class Workspace:
     @property
     def registry_path(self) -> Path:
         """The registry folder (a local registry; see :attr:`registry_location`)."""
-        from airflow_aml.storage.location import is_remote_location
-
         if is_remote_location(self.registry_location):
             raise WorkspaceException(
                 f"workspace {self.name!r}: registry {self.registry_location} is remote, which "
@@ -222,8 +218,6 @@ class Workspace:
     @property
     def datastores(self) -> dict[str, Datastore]:
         """All registered datastores, by name."""
-        from airflow_aml.core.datastore import Datastore
-
         return {
             n: Datastore._from_definition(self, n, d)
             for n, d in self._datastore_doc.section("datastores").items()
@@ -232,8 +226,6 @@ class Workspace:
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:
         """All registered compute targets, by name."""
-        from airflow_aml.core.compute import ComputeTarget
-
         return {
             n: ComputeTarget._from_definition(self, n, d)
             for n, d in self._compute_doc.section("compute_targets").items()
@@ -242,15 +234,11 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Any]:
         """Experiments that have been submitted to, by name."""
-        from airflow_aml.core.experiment import Experiment
-
         names = self._backend.experiment_names()
         return {n: Experiment(self, n, _skip_name_validation=True) for n in names}
 
     def get_default_datastore(self) -> Datastore:
         """Return the default datastore (``workspaceblobstore`` unless changed)."""
-        from airflow_aml.core.datastore import Datastore
-
         doc = self._datastore_doc
         stores = doc.section("datastores")
         name = doc.read().get("default", "workspaceblobstore")
@@ -264,8 +252,6 @@ class Workspace:
 
     def _use_blob_datastore(self, location: str) -> None:
         """Make ``workspaceblobstore`` the Azure Blob ``location`` and the default."""
-        from airflow_aml.storage.location import BLOB_SCHEMES, open_location
-
         if not location.startswith(tuple(f"{s}://" for s in BLOB_SCHEMES)):
             raise WorkspaceException(
                 f"workspace config: datastore {location!r} must be a "
@@ -294,8 +280,6 @@ class Workspace:
 
     def get_run(self, run_id: str) -> Any:
         """Return the pipeline run ``run_id`` from any experiment of this workspace."""
-        from airflow_aml.core.experiment import Experiment
-
         record = self._backend.run_record(run_id)
         name = record.get("experiment_name") or record["dag_id"]
         return self._backend.pipeline_run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow_aml._names import check_datastore_name, safe_relative_path
+from airflow_aml.data.data_reference import DataReference
 from airflow_aml.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -67,8 +68,6 @@ class DataPath:
         datapath_compute_binding: DataPathComputeBinding | None = None,
     ):
         """A :class:`DataReference` to this path."""
-        from airflow_aml.data.data_reference import DataReference
-
         if self.datastore is None:
             raise ValidationError("DataPath has no datastore", field="DataPath.datastore")
         binding = datapath_compute_binding or DataPathComputeBinding()

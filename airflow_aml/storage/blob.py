@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tenacity import RetryError, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
 from airflow_aml.exceptions import DatastoreException
 from airflow_aml.storage.base import ObjectInfo, ObjectStore, join_key
 
@@ -29,6 +31,19 @@ _LOCKS = ".aml-locks"
 _LEASE_SECONDS = 60
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
+_NO_PROVIDER = (
+    "Azure Blob datastores need the Microsoft Azure provider: pip install 'airflow-aml[azure]'"
+)
+
+
+def _azure() -> Any:
+    """The ``azure.core`` package (``MatchConditions``, ``exceptions``), imported on first
+    use: the Azure SDK comes with the optional ``[azure]`` extra."""
+    try:
+        import azure.core.exceptions  # lazy: optional extra [azure]; ~0.15 s to import
+    except ImportError:
+        raise DatastoreException(_NO_PROVIDER) from None
+    return azure.core
 
 
 def _service_client(conn_id: str) -> Any:
@@ -38,14 +53,11 @@ def _service_client(conn_id: str) -> Any:
     with _clients_lock:
         if key not in _clients:
             try:
-                from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+                from airflow.providers.microsoft.azure.hooks import wasb  # lazy: [azure] + Airflow
             except ImportError:
-                raise DatastoreException(
-                    "Azure Blob datastores need the Microsoft Azure provider: "
-                    "pip install 'airflow-aml[azure]'"
-                ) from None
+                raise DatastoreException(_NO_PROVIDER) from None
             try:
-                _clients[key] = WasbHook(wasb_conn_id=conn_id).get_conn()
+                _clients[key] = wasb.WasbHook(wasb_conn_id=conn_id).get_conn()
             except Exception as exc:  # unknown connection, bad extras, ...
                 raise DatastoreException(
                     f"cannot connect to Azure Blob through Airflow connection {conn_id!r}: "
@@ -77,9 +89,8 @@ class BlobStore(ObjectStore):
         return self._container.get_blob_client(self._name(key))
 
     def _fail(self, exc: Exception, what: str) -> DatastoreException:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        if isinstance(exc, ResourceNotFoundError) and "ContainerNotFound" in str(exc):
+        missing = _azure().exceptions.ResourceNotFoundError
+        if isinstance(exc, missing) and "ContainerNotFound" in str(exc):
             return DatastoreException(
                 f"container {self.container!r} does not exist (connection {self.conn_id!r}); "
                 "register the datastore with create_if_not_exists=True or create it"
@@ -96,60 +107,52 @@ class BlobStore(ObjectStore):
 
     def create_container(self) -> None:
         """Create the container if it does not exist."""
-        from azure.core.exceptions import ResourceExistsError
-
-        with contextlib.suppress(ResourceExistsError):
+        with contextlib.suppress(_azure().exceptions.ResourceExistsError):
             self._container.create_container()
 
     # ----------------------------------------------------------------- objects
     def read_bytes(self, key: str) -> bytes | None:
-        from azure.core.exceptions import ResourceNotFoundError
-
+        errors = _azure().exceptions
         try:
             return bytes(self._blob(key).download_blob().readall())
-        except ResourceNotFoundError as exc:
+        except errors.ResourceNotFoundError as exc:
             if "ContainerNotFound" in str(exc):
                 raise self._fail(exc, f"read {key}") from None
             return None
 
     def write_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
-        from azure.core.exceptions import AzureError, ResourceExistsError
-
+        errors = _azure().exceptions
         try:
             self._blob(key).upload_blob(data, overwrite=not if_absent)
-        except ResourceExistsError:
+        except errors.ResourceExistsError:
             if if_absent:
                 return False
             raise
-        except AzureError as exc:
+        except errors.AzureError as exc:
             raise self._fail(exc, f"write {key}") from None
         return True
 
     def info(self, key: str) -> ObjectInfo | None:
-        from azure.core.exceptions import ResourceNotFoundError
-
+        errors = _azure().exceptions
         try:
             props = self._blob(key).get_blob_properties()
-        except ResourceNotFoundError:
+        except errors.ResourceNotFoundError:
             return None
         return _info(key, props)
 
     def delete(self, key: str, *, if_etag: str | None = None) -> bool:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-
+        azure = _azure()
         kwargs: dict[str, Any] = {}
         if if_etag is not None:
-            kwargs = {"etag": if_etag, "match_condition": MatchConditions.IfNotModified}
+            kwargs = {"etag": if_etag, "match_condition": azure.MatchConditions.IfNotModified}
         try:
             self._blob(key).delete_blob(**kwargs)
-        except (ResourceNotFoundError, ResourceModifiedError):
+        except (azure.exceptions.ResourceNotFoundError, azure.exceptions.ResourceModifiedError):
             return False
         return True
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
-        from azure.core.exceptions import AzureError
-
+        errors = _azure().exceptions
         start = self._name(prefix) + ("/" if prefix.endswith("/") else "")
         if self.prefix and not prefix:
             start = self.prefix + "/"
@@ -158,7 +161,7 @@ class BlobStore(ObjectStore):
             blobs = list(
                 self._container.list_blobs(name_starts_with=start or None, **self._list_options)
             )
-        except AzureError as exc:
+        except errors.AzureError as exc:
             raise self._fail(exc, "list") from None
         # Lock blobs of this store and of its child stores (``<any>/.aml-locks/``) are
         # not objects, as in FolderStore, which skips every ``.aml-locks`` folder.
@@ -166,33 +169,30 @@ class BlobStore(ObjectStore):
         return sorted(found, key=lambda o: o.key)
 
     def touch(self, key: str) -> bool:
-        from azure.core.exceptions import ResourceNotFoundError
-
+        errors = _azure().exceptions
         try:
             self._blob(key).set_blob_metadata({"heartbeat": f"{time.time():.3f}"})
-        except ResourceNotFoundError:
+        except errors.ResourceNotFoundError:
             return False
         return True
 
     def upload_file(self, local: Path, key: str) -> None:
-        from azure.core.exceptions import AzureError
-
+        errors = _azure().exceptions
         try:
             with open(local, "rb") as fh:
                 self._blob(key).upload_blob(fh, overwrite=True)
-        except AzureError as exc:
+        except errors.AzureError as exc:
             raise self._fail(exc, f"upload {key}") from None
 
     def download_file(self, key: str, local: Path) -> None:
-        from azure.core.exceptions import AzureError
-
+        errors = _azure().exceptions
         local.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", dir=local.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 self._blob(key).download_blob().readinto(fh)
             os.replace(tmp, local)
-        except AzureError as exc:
+        except errors.AzureError as exc:
             raise self._fail(exc, f"download {key}") from None
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -200,33 +200,24 @@ class BlobStore(ObjectStore):
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 120.0) -> Iterator[None]:
-        from azure.core.exceptions import HttpResponseError, ResourceExistsError
-
+        errors = _azure().exceptions
         blob = self._blob(join_key(_LOCKS, key.replace("/", "%")))
-        with contextlib.suppress(ResourceExistsError):
+        with contextlib.suppress(errors.ResourceExistsError):
             blob.upload_blob(b"", overwrite=False)
-        from tenacity import (
-            RetryError,
-            Retrying,
-            retry_if_exception,
-            stop_after_delay,
-            wait_exponential,
-        )
-
         held = retry_if_exception(
-            lambda exc: isinstance(exc, HttpResponseError) and exc.status_code == 409
+            lambda exc: isinstance(exc, errors.HttpResponseError) and exc.status_code == 409
         )
         try:  # another holder: try again, with pauses from 0.05 s to 0.5 s, until timeout
             lease = Retrying(
                 retry=held, wait=wait_exponential(0.05, max=0.5), stop=stop_after_delay(timeout)
             )(blob.acquire_lease, lease_duration=_LEASE_SECONDS)
-        except (HttpResponseError, RetryError) as exc:
+        except (errors.HttpResponseError, RetryError) as exc:
             cause = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
             raise DatastoreException(f"cannot lock {key} on {self.url}: {cause}") from None
         try:
             yield
         finally:
-            with contextlib.suppress(HttpResponseError):
+            with contextlib.suppress(errors.HttpResponseError):
                 lease.release()
 
 

@@ -50,10 +50,10 @@ def _in_jupyter() -> bool:
 
 def _jupyter_modules() -> tuple[Any, Any, Any]:
     """``(display, HTML, ipywidgets or None)``."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display  # lazy: optional (Jupyter only)
 
     try:
-        import ipywidgets
+        import ipywidgets  # lazy: optional (live updates in Jupyter)
     except ImportError:
         ipywidgets = None
     return display, HTML, ipywidgets
@@ -107,8 +107,8 @@ class RunDetails:
             time.sleep(self.refresh_seconds)
 
     def _show_live(self, out: IO[str]) -> None:
-        from rich.console import Console
-        from rich.live import Live
+        from rich.console import Console  # lazy: optional (a live table on a TTY)
+        from rich.live import Live  # lazy: optional (as above)
 
         console = Console(file=out)
         with Live(console=console, auto_refresh=False) as live:
@@ -149,7 +149,7 @@ class RunDetails:
 
 
 def _rich_table(data: dict[str, Any]) -> Any:
-    from rich.table import Table
+    from rich.table import Table  # lazy: optional (as in _show_live)
 
     table = Table(title=title(data))
     for column in COLUMNS:

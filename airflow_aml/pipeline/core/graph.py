@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -348,7 +349,5 @@ def __getattr__(name: str) -> Any:
     """v1 also exports ``PublishedPipeline`` and ``PortDataReference`` from this module;
     they are imported on first use (they live in modules that import this one)."""
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

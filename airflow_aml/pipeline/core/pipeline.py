@@ -6,15 +6,16 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from airflow_aml.core.experiment import Experiment
 from airflow_aml.exceptions import NotSupportedError, PipelineValidationError, ValidationError
 from airflow_aml.pipeline.core.builder import PipelineStep, StepSequence
 from airflow_aml.pipeline.core.graph import Graph
+from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
 
 if TYPE_CHECKING:
     from airflow_aml.compiler.build import CompileResult
-    from airflow_aml.core.experiment import Experiment, RunOptions
+    from airflow_aml.core.experiment import RunOptions
     from airflow_aml.core.workspace import Workspace
-    from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
     from airflow_aml.pipeline.core.run import PipelineRun
 
 __all__ = ["Pipeline"]
@@ -164,8 +165,6 @@ class Pipeline:
         **kwargs: Any,
     ) -> PipelineRun:
         """Submit a run of this pipeline to ``experiment_name`` (see ``Experiment.submit``)."""
-        from airflow_aml.core.experiment import Experiment
-
         return Experiment(self._workspace, experiment_name).submit(
             self,
             pipeline_parameters=pipeline_parameters,
@@ -201,8 +200,6 @@ class Pipeline:
         Its parameters become typed DAG ``Param`` objects with their defaults; see
         :class:`~airflow_aml.pipeline.core.published_pipeline.PublishedPipeline`.
         """
-        from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
-
         return PublishedPipeline._from_pipeline(
             self,
             name=name,

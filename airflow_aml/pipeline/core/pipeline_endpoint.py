@@ -11,11 +11,13 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from airflow_aml.core.experiment import Experiment
 from airflow_aml.exceptions import UserErrorException, ValidationError
+from airflow_aml.pipeline.core.pipeline import Pipeline
 from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline, aml_route_prefix
 
 if TYPE_CHECKING:
-    from airflow_aml.core.experiment import Experiment, RunOptions
+    from airflow_aml.core.experiment import RunOptions
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.run import PipelineRun
 
@@ -89,8 +91,6 @@ class PipelineEndpoint:
 
     @staticmethod
     def _as_published(workspace: Workspace, pipeline: Any, name: str) -> PublishedPipeline:
-        from airflow_aml.pipeline.core.pipeline import Pipeline
-
         if isinstance(pipeline, PublishedPipeline):
             return pipeline
         if isinstance(pipeline, Pipeline):
@@ -287,8 +287,6 @@ class PipelineEndpoint:
         pipeline_version: str | None = None,
     ) -> PipelineRun:
         """Run a version (default: the default version) in ``experiment_name``."""
-        from airflow_aml.core.experiment import Experiment
-
         return Experiment(self._workspace, experiment_name).submit(
             self,
             pipeline_parameters=pipeline_parameters,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.store import ArtifactReference
+from airflow_aml.core.datastore import Datastore
 
 if TYPE_CHECKING:
     from airflow_aml.core.workspace import Workspace
@@ -33,8 +34,6 @@ class PortDataReference:
     @property
     def datastore(self) -> Any:
         """The datastore holding the data."""
-        from airflow_aml.core.datastore import Datastore
-
         return Datastore.get(self._workspace, self._ref.datastore)
 
     @property

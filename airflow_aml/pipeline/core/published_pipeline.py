@@ -17,10 +17,12 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from airflow_aml.core.experiment import Experiment
 from airflow_aml.exceptions import PipelineValidationError, UserErrorException, ValidationError
+from airflow_aml.pipeline.core.graph import Graph
 
 if TYPE_CHECKING:
-    from airflow_aml.core.experiment import Experiment, RunOptions
+    from airflow_aml.core.experiment import RunOptions
     from airflow_aml.core.workspace import Workspace
     from airflow_aml.pipeline.core.pipeline import Pipeline
     from airflow_aml.pipeline.core.run import PipelineRun
@@ -210,8 +212,6 @@ class PublishedPipeline:
 
     def get_graph(self) -> Any:
         """The pipeline graph."""
-        from airflow_aml.pipeline.core.graph import Graph
-
         return Graph.from_spec(self._spec())
 
     # -------------------------------------------------------------- running
@@ -224,8 +224,6 @@ class PublishedPipeline:
         continue_on_step_failure: bool | None = None,
     ) -> PipelineRun:
         """Run this pipeline in ``experiment_name``; refuses when disabled."""
-        from airflow_aml.core.experiment import Experiment
-
         return Experiment(workspace, experiment_name).submit(
             self,
             pipeline_parameters=pipeline_parameters,

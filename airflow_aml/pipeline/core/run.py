@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_aml.artifacts.store import ArtifactStore
+from airflow_aml.core.experiment import Experiment
 from airflow_aml.exceptions import (
     ActivityFailedException,
     StepRunFailed,
 )
+from airflow_aml.pipeline.core.graph import Graph
+from airflow_aml.pipeline.core.port_data import PortDataReference
+from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
 from airflow_aml.pipeline.core.status import TERMINAL_STATUSES, pipeline_status
+from airflow_aml.pipeline.core.step_run import StepRun, StepRunOutput, poll_status
 from airflow_aml.runtime.contract import format_value
 from airflow_aml.runtime.record import (
     PARENT_METRICS,
@@ -28,11 +33,7 @@ from airflow_aml.runtime.record import (
 from airflow_aml.spec import RESERVED_CONF_KEY, PipelineSpec, StepSpec
 
 if TYPE_CHECKING:
-    from airflow_aml.core.experiment import Experiment
     from airflow_aml.core.workspace import Workspace
-
-from airflow_aml.pipeline.core.port_data import PortDataReference
-from airflow_aml.pipeline.core.step_run import StepRun, StepRunOutput, poll_status
 
 __all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference", "run_properties"]
 
@@ -115,8 +116,6 @@ class PipelineRun:
     @staticmethod
     def get(workspace: Workspace, run_id: str) -> PipelineRun:
         """The pipeline run ``run_id`` of ``workspace``."""
-        from airflow_aml.core.experiment import Experiment
-
         record = workspace._backend.run_record(run_id)
         name = record.get("experiment_name") or record["dag_id"]
         return PipelineRun(Experiment(workspace, name, _skip_name_validation=True), run_id)
@@ -208,8 +207,6 @@ class PipelineRun:
 
     def get_graph(self) -> Any:
         """The graph of the submitted pipeline."""
-        from airflow_aml.pipeline.core.graph import Graph
-
         return Graph.from_spec(self._spec)
 
     def get_metrics(
@@ -314,8 +311,6 @@ class PipelineRun:
         **kwargs: Any,
     ) -> Any:
         """Publish the pipeline exactly as this run ran it (same frozen snapshots)."""
-        from airflow_aml.pipeline.core.published_pipeline import PublishedPipeline
-
         return PublishedPipeline._publish(
             self.workspace,
             self._spec,

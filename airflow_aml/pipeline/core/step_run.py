@@ -7,6 +7,7 @@ execution it reused (v1: the original run's metrics, tags and outputs).
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from airflow_aml.exceptions import (
     StepRunFailed,
     UserErrorException,
 )
+from airflow_aml.pipeline.core.port_data import PortDataReference
 from airflow_aml.pipeline.core.status import TERMINAL_STATUSES, step_status
 from airflow_aml.runtime.contract import REUSE_XCOM_KEY, step_run_id
 from airflow_aml.runtime.record import (
@@ -37,8 +39,6 @@ from airflow_aml.spec import StepSpec
 if TYPE_CHECKING:
     from airflow_aml.pipeline.core.run import PipelineRun
 
-from airflow_aml.pipeline.core.port_data import PortDataReference
-
 __all__ = ["StepRun", "StepRunOutput", "poll_status"]
 
 _POLL_SECONDS = 0.5
@@ -47,7 +47,12 @@ _POLL_SECONDS = 0.5
 def poll_status(check: Callable[[], str], timeout: float) -> str:
     """Call ``check`` until it returns a terminal status or ``timeout`` seconds passed; return
     the last status. Pauses grow from 0.05 s to 0.5 s (short runs end quickly)."""
-    from tenacity import Retrying, retry_if_result, stop_after_delay, wait_exponential
+    from tenacity import (  # lazy: ~50 ms; keeps import airflow_aml.pipeline.core fast
+        Retrying,
+        retry_if_result,
+        stop_after_delay,
+        wait_exponential,
+    )
 
     retrying = Retrying(
         retry=retry_if_result(lambda status: status not in TERMINAL_STATUSES),
@@ -246,8 +251,6 @@ class StepRun:
 
     def download_file(self, name: str, output_file_path: str | None = None) -> str:
         """Download an uploaded file."""
-        import shutil
-
         src = self._record_dir / FILES / name
         if not src.is_file():
             raise UserErrorException(
