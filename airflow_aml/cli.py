@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import socket
@@ -21,6 +19,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from airflow_aml._processes import set_parent_death_signal
 from airflow_aml._version import __version__
 from airflow_aml.backends import airflow_home as ah
 from airflow_aml.core.workspace import Workspace
@@ -71,15 +70,10 @@ def _die_with_parent() -> Callable[[], None] | None:
     """
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
     parent = os.getpid()
-    pr_set_pdeathsig = 1
 
     def preexec() -> None:
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        set_parent_death_signal(signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
 

@@ -223,3 +223,23 @@ def blob_container(
     azurite_blob.create_container(name)
     monkeypatch.setenv("AIRFLOW_CONN_AML_BLOB", azurite_blob.conn_json())
     return name
+
+
+@pytest.fixture(scope="session")
+def dead_owner() -> dict[str, object]:
+    """The owner fields (``airflow_aml._processes.this_process()``) of a process that has
+    ended on this machine: what a claim or work folder of a killed process names."""
+    import json
+
+    out = subprocess.run(  # noqa: S603 - fixed argument list
+        [
+            sys.executable,
+            "-c",
+            "import json; from airflow_aml._processes import this_process; "
+            "print(json.dumps(this_process()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_aml._files import atomic_write_text, file_lock
+from airflow_aml._processes import pid_alive
 from airflow_aml.core.workspace import _default_home
 
 __all__ = [
@@ -224,20 +225,6 @@ def _read_ui_state(airflow_home: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _is_api_server(pid: int, port: int) -> bool:
     """Whether ``pid`` is an Airflow api-server on ``port`` (not a reused pid)."""
     try:
@@ -264,7 +251,7 @@ def serving_ui(airflow_home: Path, *, accepting: bool = True) -> dict[str, Any] 
         pid, port = int(state["pid"]), int(state["port"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not _pid_alive(pid) or not _is_api_server(pid, port):
+    if not pid_alive(pid) or not _is_api_server(pid, port):
         return None
     if accepting:
         try:

@@ -28,9 +28,20 @@ from pathlib import Path
 from typing import Any
 
 from airflow_aml._files import atomic_write_text
+from airflow_aml.backends import task_logs
+from airflow_aml.backends.airflow_compat import (
+    dag_test_with_run_id,
+    ensure_pool,
+    serialise_dag_writes,
+    warm_execution_api,
+)
+from airflow_aml.backends.airflow_home import DAG_SYNC_LOCK, ensure_database
+from airflow_aml.backends.reconcile import reconcile_orphans
 from airflow_aml.backends.runner_pool import IDLE_SECONDS, RunnerPool
 from airflow_aml.exceptions import ExperimentExecutionException
 from airflow_aml.runtime import cancel
+from airflow_aml.runtime.workdirs import sweep_abandoned
+from airflow_aml.spec import PipelineSpec
 
 __all__ = ["run_pipeline", "serve", "main"]
 
@@ -40,8 +51,6 @@ _TIDY_SECONDS = 5.0
 
 
 def _ensure_pools(spec: Any) -> None:
-    from airflow_aml.backends.airflow_compat import ensure_pool
-
     for step in spec.steps:
         pool = step.compute.get("pool")
         if pool:
@@ -54,11 +63,11 @@ def _ensure_pools(spec: Any) -> None:
 
 def run_pipeline(spec: Any, run_id: str, conf: dict[str, Any]) -> str:
     """Run ``spec`` as DAG run ``run_id`` in this process; return the final DagRun state."""
+    # lazy: Airflow (seconds); a runner that finds no free slot exits without it
     from airflow.sdk import timezone
 
-    from airflow_aml.backends.airflow_compat import dag_test_with_run_id
-    from airflow_aml.backends.notes import annotate_finished_run
-    from airflow_aml.compiler.render import render_dag
+    from airflow_aml.backends.notes import annotate_finished_run  # lazy: imports Airflow
+    from airflow_aml.compiler.render import render_dag  # lazy: imports Airflow
 
     dag = render_dag(spec, embedded=True)
     _ensure_pools(spec)
@@ -99,8 +108,6 @@ def _watch_cancel(marker: Path, done: threading.Event) -> None:
 
 def run_job(run_file: Path) -> None:
     """Run one queued run, recording ``.done`` (and ``.error`` when it could not run)."""
-    from airflow_aml.spec import PipelineSpec
-
     base = run_file.with_suffix("")
     done = threading.Event()
     watcher = threading.Thread(
@@ -131,9 +138,6 @@ def run_job(run_file: Path) -> None:
 
 def _tidy(pool: RunnerPool, orphans: list[dict[str, Any]]) -> None:
     """Reconcile the runs of dead runners, then remove work folders of dead processes."""
-    from airflow_aml.backends.reconcile import reconcile_orphans
-    from airflow_aml.runtime.workdirs import sweep_abandoned
-
     reconcile_orphans(pool, orphans)
     try:
         sweep_abandoned()
@@ -148,8 +152,6 @@ def _warm_execution_api() -> None:
     (``airflow_compat.warm_execution_api``) moves, the first run pays the start-up.
     """
     try:
-        from airflow_aml.backends.airflow_compat import warm_execution_api
-
         warm_execution_api()
     except Exception as exc:
         print(f"airflow-aml: execution API warm-up skipped: {exc!r}", file=sys.stderr)
@@ -188,10 +190,6 @@ def serve(registry: Path) -> int:
 
 def _start_up(pool: RunnerPool, orphans: list[dict[str, Any]]) -> None:
     """Migrate the DB, set up Airflow for runs, finish dead runners' runs, warm up."""
-    from airflow_aml.backends import task_logs
-    from airflow_aml.backends.airflow_compat import serialise_dag_writes
-    from airflow_aml.backends.airflow_home import DAG_SYNC_LOCK, ensure_database
-
     home = Path(os.environ["AIRFLOW_HOME"])
     ensure_database(home)
     serialise_dag_writes(home / DAG_SYNC_LOCK)

@@ -34,6 +34,7 @@ from filelock import FileLock, Timeout
 from airflow_aml._files import atomic_write_text
 from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactStore
+from airflow_aml.backends.airflow_compat import fail_unfinished_run
 from airflow_aml.backends.runner_pool import RunnerPool
 from airflow_aml.runtime.record import STATUS, STDERR, RecordWriter
 from airflow_aml.runtime.workdirs import new_workdir, remove_workdir, step_workdirs
@@ -71,8 +72,6 @@ def reconcile_orphans(pool: RunnerPool, orphans: list[dict[str, Any]]) -> list[s
 
 def reconcile_run(run_file: Path, orphan: dict[str, Any]) -> None:
     """Reconcile one run whose runner (``orphan``: its last slot state) died."""
-    from airflow_aml.backends.airflow_compat import fail_unfinished_run
-
     base = run_file.with_suffix("")
     run_id = run_file.stem
     reason = (

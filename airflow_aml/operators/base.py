@@ -20,7 +20,6 @@ One Airflow task per step. ``execute`` does what every step kind shares
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
 from airflow_aml._processes import this_process
-from airflow_aml.artifacts.reuse_index import HEARTBEAT_SECONDS, ReuseIndex
+from airflow_aml.artifacts.reuse_index import ReuseIndex
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.compiler.assets import output_asset
 from airflow_aml.exceptions import DatastoreException, StepFailed
@@ -42,103 +41,15 @@ from airflow_aml.operators.common import (
     reuse_index,
     run_options,
 )
+from airflow_aml.operators.context import StepContext, resolve_params
 from airflow_aml.operators.inputs import resolve_inputs
-from airflow_aml.operators.reuse_check import ReuseCheck, ReuseDecision
-from airflow_aml.runtime.contract import render_arguments, step_run_id
+from airflow_aml.operators.reuse_check import ClaimHeartbeat, ReuseCheck, ReuseDecision
+from airflow_aml.runtime.contract import step_run_id
 from airflow_aml.runtime.record import PROPERTIES, REUSE, STATUS, RecordWriter
 from airflow_aml.runtime.workdirs import new_workdir, remove_workdir, sweep_now_and_then
 from airflow_aml.spec import StepSpec
 
 __all__ = ["AmlStepOperator", "StepContext", "StepFailed"]
-
-
-def resolve_params(
-    context: Any, store: ArtifactStore, pipeline: dict[str, Any], *, fetch_into: Path | None = None
-) -> dict[str, Any]:
-    """The run's parameter values. With ``fetch_into``, DataPath values become local
-    paths: in place on a local datastore, downloaded below ``fetch_into`` from a remote
-    one (an error names the parameter when the path does not exist there)."""
-    given = context.get("params") or {}
-    values: dict[str, Any] = {}
-    for name, ptype in pipeline.get("parameters", {}).items():
-        value = given.get(name)
-        if fetch_into is not None and ptype == "datapath" and isinstance(value, dict):
-            datastore, path = value["datastore"], value.get("path", "")
-            if store.is_local(datastore):
-                values[name] = str(store.local_path(datastore, path))
-                continue
-            local = store.materialise(datastore, path, fetch_into / "datapaths" / name)
-            if local is None:
-                raise DatastoreException(
-                    f"DataPath parameter {name!r}: {path!r} does not exist on datastore "
-                    f"{datastore!r}"
-                )
-            values[name] = str(local)
-        else:
-            values[name] = value
-    return values
-
-
-class _Heartbeat:
-    """Keeps a reuse claim fresh while the step runs (others wait instead of recomputing).
-
-    A beat that fails (the datastore is briefly unreachable) is logged and the
-    next one tried: the thread lives as long as the step runs.
-    """
-
-    def __init__(
-        self, index: ReuseIndex, fingerprint: str, log: Any, every: float = HEARTBEAT_SECONDS
-    ):
-        self._stop = threading.Event()
-        self._log = log
-        self._thread = threading.Thread(
-            target=self._beat, args=(index, fingerprint, every), daemon=True
-        )
-        self._thread.start()
-
-    def _beat(self, index: ReuseIndex, fingerprint: str, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                index.heartbeat(fingerprint)
-            except Exception as exc:
-                self._log.warning("reuse claim %s: heartbeat failed: %s", fingerprint, exc)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-class StepContext:
-    """Everything a step kind needs to run one try of a step."""
-
-    def __init__(
-        self,
-        *,
-        spec: StepSpec,
-        run_id: str,
-        pipeline_run_id: str,
-        params: dict[str, Any],
-        paths: dict[str, str],
-        record: Path,
-        workdir: Path,
-        pipeline: dict[str, Any],
-        experiment_name: str = "",
-    ):
-        self.spec = spec
-        self.run_id = run_id
-        self.pipeline_run_id = pipeline_run_id
-        self.experiment_name = experiment_name
-        self.params = params
-        self.paths = paths
-        self.record = record
-        self.workdir = workdir
-        self.pipeline = pipeline
-
-    @property
-    def arguments(self) -> list[str]:
-        """The step's arguments as command-line strings: paths and parameter values in
-        place of its inputs, outputs and ``PipelineParameter`` arguments (appendix D)."""
-        return render_arguments(self.spec.arguments, params=self.params, paths=self.paths)
 
 
 class AmlStepOperator(BaseOperator):
@@ -350,7 +261,7 @@ class AmlStepOperator(BaseOperator):
         sweep_now_and_then()  # work folders of steps whose process died
         workdir = new_workdir(run_id, spec.task_id, ti.try_number)
         writer = RecordWriter(workdir / "record")
-        heartbeat = _Heartbeat(index, fp, self.log) if decision.claimed else None
+        heartbeat = ClaimHeartbeat(index, fp, self.log) if decision.claimed else None
         self._claim = (index, fp, owner) if decision.claimed else None
         staging: dict[str, Path] = {}
         try:
@@ -363,6 +274,10 @@ class AmlStepOperator(BaseOperator):
             params = resolve_params(context, store, self.pipeline, fetch_into=workdir)
             paths = resolve_inputs(spec, upstream, store, workdir, params)
             for ds in {o.datastore for o in spec.outputs}:
+                # An earlier try of this step that was killed left its staging behind
+                # (one try runs at a time: it is dead); this try's commit replaces its
+                # outputs.
+                store.discard_unfinished(ds, run_id, spec.task_id, [])
                 staging[ds] = store.staging(
                     ds, run_id, spec.task_id, ti.try_number, local_root=workdir
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -22,6 +23,34 @@ from airflow_aml.runtime.record import STDERR, STDOUT
 __all__ = ["PythonScriptStepOperator"]
 
 _TAIL_LINES = 40
+
+
+def _wait_and_end_group(proc: subprocess.Popen[bytes], timeout: float | None) -> int:
+    """Wait for the step process to exit; then kill what it left running in its process
+    group (the step is over, as when an AML compute node ends a job; their open output
+    pipes would also keep the log readers waiting); return its exit code.
+
+    The exited process is not reaped until its group is killed, so the group id cannot
+    have been reused by then.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    flags, pause = os.WEXITED | os.WNOWAIT | (0 if deadline is None else os.WNOHANG), 0.0005
+    while True:
+        try:
+            found = os.waitid(os.P_PID, proc.pid, flags)  # blocks unless there is a deadline
+        except ChildProcessError:  # reaped elsewhere (a cancel's poll): nothing to kill
+            return proc.wait()
+        except InterruptedError:  # pragma: no cover - retried by Python (PEP 475)
+            continue
+        if found is not None:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout or 0)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait()
 
 
 class PythonScriptStepOperator(AmlStepOperator):
@@ -59,7 +88,11 @@ class PythonScriptStepOperator(AmlStepOperator):
         ctx.record.mkdir(parents=True, exist_ok=True)
         self.log.info("Running step %r: %s", spec.name, " ".join(argv[4 + len(shim) :]))
         tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-        with open(ctx.record / STDOUT, "wb") as out_f, open(ctx.record / STDERR, "wb") as err_f:
+        # Unbuffered: what the script printed is on disk even if this process is killed.
+        with (
+            open(ctx.record / STDOUT, "wb", buffering=0) as out_f,
+            open(ctx.record / STDERR, "wb", buffering=0) as err_f,
+        ):
             self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
                 argv,
                 cwd=source,
@@ -77,7 +110,7 @@ class PythonScriptStepOperator(AmlStepOperator):
             for t in threads:
                 t.start()
             try:
-                code = self._proc.wait(timeout=timeout)
+                code = _wait_and_end_group(self._proc, timeout)
             except subprocess.TimeoutExpired:
                 self._kill()
                 code = self._proc.wait()

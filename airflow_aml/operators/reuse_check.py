@@ -17,6 +17,7 @@ that tells whether a claim's owner task has finished.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,13 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from airflow_aml.artifacts.fingerprint import explain_miss, fingerprint, step_components
-from airflow_aml.artifacts.reuse_index import ReuseIndex, claim_abandoned, same_owner
+from airflow_aml.artifacts.reuse_index import (
+    HEARTBEAT_SECONDS,
+    ReuseIndex,
+    claim_abandoned,
+    same_owner,
+)
 from airflow_aml.artifacts.snapshot import frozen_manifest, take_snapshot
 from airflow_aml.artifacts.store import ArtifactReference, ArtifactStore
 from airflow_aml.exceptions import ValidationError
 from airflow_aml.spec import InputSpec, StepSpec
 
-__all__ = ["ReuseCheck", "ReuseDecision", "forced_miss"]
+__all__ = ["ReuseCheck", "ReuseDecision", "ClaimHeartbeat", "forced_miss"]
 
 
 @dataclass
@@ -236,3 +242,32 @@ class ReuseCheck:
             if problem:
                 return problem
         return None
+
+
+class ClaimHeartbeat:
+    """Keeps a reuse claim fresh while the step runs (others wait instead of recomputing).
+
+    A beat that fails (the datastore is briefly unreachable) is logged and the
+    next one tried: the thread lives as long as the step runs.
+    """
+
+    def __init__(
+        self, index: ReuseIndex, fingerprint: str, log: Any, every: float = HEARTBEAT_SECONDS
+    ):
+        self._stop = threading.Event()
+        self._log = log
+        self._thread = threading.Thread(
+            target=self._beat, args=(index, fingerprint, every), daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self, index: ReuseIndex, fingerprint: str, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                index.heartbeat(fingerprint)
+            except Exception as exc:
+                self._log.warning("reuse claim %s: heartbeat failed: %s", fingerprint, exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -49,6 +49,9 @@ def _guard_group() -> None:
     parent = os.environ.pop(ENV_PARENT_PID, "")
     if not parent.isdigit() or os.getpgrp() != os.getpid():
         return
+    # An ignored SIGCHLD is inherited across exec (a runner's may be): children would be
+    # reaped by the kernel and never waited for, by the guard or by the script.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     if not set_parent_death_signal(signal.SIGHUP):
         return
     guard = os.getpid()
@@ -77,9 +80,10 @@ def _guard(child: int) -> None:
     except ChildProcessError:  # pragma: no cover - only our own child is waited for
         code = 1
     if code < 0:  # the script died of a signal: so does its guard
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
-    os._exit(code)
+    os._exit(code if code >= 0 else 128 - code)
 
 
 def main(argv: list[str] | None = None) -> None:

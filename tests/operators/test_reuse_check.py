@@ -65,3 +65,39 @@ def test_forced_misses(spec_changes, options, reason):
     from dataclasses import replace
 
     assert forced_miss(replace(SPEC, **spec_changes), options) == reason
+
+
+def test_a_claim_of_a_dead_process_is_taken_over_at_once(tmp_path, dead_owner):
+    """Issue #10 item 5: a killed run's claim (its task still 'running' in the DB) blocks
+    nobody: its owner process is known to be dead, so the claim is broken at once."""
+    from airflow_aml._processes import this_process
+
+    first = _check(tmp_path, "run-a")
+    first.owner.update(dead_owner)
+    components = first.components({}, {})
+    assert first.decide(components, options={}, owner_finished=lambda c: False).claimed
+    second = _check(tmp_path, "run-b")
+    second.owner.update(this_process())
+    taken = second.decide(components, options={}, owner_finished=lambda c: False)
+    assert taken.claimed and taken.waiting_for is None
+    # ...while a live owner's claim (this process) is waited for.
+    third = _check(tmp_path, "run-c")
+    waiting = third.decide(components, options={}, owner_finished=lambda c: False)
+    assert waiting.waiting_for is not None and waiting.waiting_for["run_id"] == "run-b"
+
+
+def test_a_check_that_fails_after_claiming_releases_its_claim(tmp_path):
+    """Issue #10 item 5: nobody must wait for a claim whose check died."""
+
+    class FailingIndex(ReuseIndex):
+        def latest(self, dag_id, task_id):  # the store fails after the claim was taken
+            raise OSError("the datastore went away")
+
+    check = _check(tmp_path, "run-a")
+    check.index = FailingIndex(check.index.store)
+    components = check.components({}, {})
+    with pytest.raises(OSError, match="went away"):
+        check.decide(components, options={}, owner_finished=lambda c: False)
+    from airflow_aml.artifacts.fingerprint import fingerprint
+
+    assert check.index.claim_owner(fingerprint(components)) is None

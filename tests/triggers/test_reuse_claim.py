@@ -56,3 +56,24 @@ def test_serialises_to_json_safe_kwargs(tmp_path):
     path, kwargs = ReuseClaimTrigger(FP, "ds", definition).serialize()
     assert path == "airflow_aml.triggers.reuse_claim.ReuseClaimTrigger"
     assert ReuseClaimTrigger(**kwargs).serialize() == (path, kwargs)
+
+
+def test_fires_when_the_claims_owner_process_is_dead(tmp_path, dead_owner):
+    """Issue #10 item 5: a waiting step learns within a poll that the owner died."""
+    root = tmp_path / "store"
+    index = ReuseIndex(FolderStore(root / "azureml" / ".reuse"))
+    assert index.claim(FP, {**OWNER, **dead_owner})
+    definition = {"type": "local", "root": str(root)}
+    trigger = ReuseClaimTrigger(FP, "ds", definition, poll_interval=0.05, recheck_after=30)
+    start = time.monotonic()
+    assert _first_event(trigger)["status"] == "owner died"
+    assert time.monotonic() - start < 2
+
+
+def test_an_unreadable_datastore_is_an_error_event_not_a_raise(tmp_path):
+    """Issue #10 item 14: the step gets the reason (an inline trigger that raised would
+    fail the task with no record)."""
+    trigger = ReuseClaimTrigger(FP, "ds", {"type": "no-such-kind"}, poll_interval=0.05)
+    event = _first_event(trigger)
+    assert event["status"] == "error" and event["fingerprint"] == FP
+    assert "no-such-kind" in event["error"]
