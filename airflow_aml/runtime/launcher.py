@@ -1,9 +1,11 @@
 """How a step process starts a v1 step script: ``import azureml.X`` loads ``airflow_aml.X``.
 
 Nearly every SDK v1 step script begins with ``from azureml.core import Run``.
-The step operator runs ``python -m airflow_aml.runtime.launcher script.py
-args...``, which installs the import shim (:mod:`airflow_aml.shim`) ahead of
-every other importer, so our modules win over a real ``azureml`` package
+The step operator runs ``python <this file> script.py args...`` (by path:
+``-m`` would cost each step ~5 ms of runpy; ``python -m
+airflow_aml.runtime.launcher`` works too), which installs the import shim
+(:mod:`airflow_aml.shim`) ahead of every other importer, so our modules win over
+a real ``azureml`` package
 installed in the same interpreter (only ours reports to this run), then runs
 the script as ``__main__`` exactly as ``python script.py args...`` would:
 same ``sys.argv``, the script's folder first on ``sys.path``.
