@@ -37,7 +37,12 @@ from airflow_aml.artifacts.store import ARTIFACT_ROOT, ArtifactStore
 from airflow_aml.backends.airflow_compat import fail_unfinished_run
 from airflow_aml.backends.runner_pool import RunnerPool
 from airflow_aml.runtime.record import STATUS, STDERR, RecordWriter
-from airflow_aml.runtime.workdirs import new_workdir, remove_workdir, step_workdirs
+from airflow_aml.runtime.workdirs import (
+    end_step_group,
+    new_workdir,
+    remove_workdir,
+    step_workdirs,
+)
 from airflow_aml.spec import PipelineSpec, StepSpec
 
 __all__ = ["reconcile_orphans", "reconcile_run"]
@@ -108,6 +113,7 @@ def _clean_steps(spec: PipelineSpec, run_id: str, changed: dict[str, str], reaso
         if changed[step.task_id] in _STARTED:
             _publish_failure(store, spec, step, run_id, reason)
         for workdir in step_workdirs(run_id, step.task_id):
+            end_step_group(workdir)  # what the script started (it died with the runner)
             remove_workdir(workdir)
 
 

@@ -19,6 +19,7 @@ from airflow_aml.runtime import cancel, contract, launcher
 from airflow_aml.runtime.contract import data_reference_env, parameter_env
 from airflow_aml.runtime.launcher import ENV_PARENT_PID, NO_SHIM_FLAG
 from airflow_aml.runtime.record import STDERR, STDOUT
+from airflow_aml.runtime.workdirs import forget_step_group, record_step_group
 
 __all__ = ["PythonScriptStepOperator"]
 
@@ -96,6 +97,7 @@ class PythonScriptStepOperator(AmlStepOperator):
                 start_new_session=True,
             )
             cancel.track(self._proc)
+            record_step_group(ctx.workdir, self._proc.pid)  # ended by a sweep if we die
             threads = [
                 threading.Thread(target=self._pump, args=(self._proc.stdout, out_f, None, False)),
                 threading.Thread(target=self._pump, args=(self._proc.stderr, err_f, tail, True)),
@@ -118,6 +120,7 @@ class PythonScriptStepOperator(AmlStepOperator):
                 raise
             finally:
                 cancel.untrack(self._proc)
+                forget_step_group(ctx.workdir)
             for t in threads:
                 t.join()
         self._proc = None

@@ -15,14 +15,15 @@ the script without the shim.
 
 A step process dies with the process that started it. The operator starts
 the launcher in a new session (its own process group) and names itself in
-``$AIRFLOW_AML_STEP_PARENT_PID``; the launcher then forks. The parent stays
-behind as the step's *guard*: Linux sends it ``SIGHUP`` when the operator's
-process dies (the parent-death signal), and it kills the whole process group,
-so the script and every process it started die too, instead of writing into
-the staging folders of a dead run. Otherwise the guard only waits and exits
-as the script did (same exit code, same signal); the script runs in the
-child, which dies with the guard. ``SIGTERM``/``SIGINT`` sent to the group
-(cancel, Airflow killing the task) reach the script as before.
+``$AIRFLOW_AML_STEP_PARENT_PID``; the launcher asks Linux for ``SIGKILL``
+when that process dies (the parent-death signal), so the script never goes
+on writing into the staging folders of a dead run. Processes the script
+started are in its process group, which the operator records in its work
+folder: when the step ends, the operator ends the group; when the operator's
+process died instead, whoever finds its work folder abandoned (an embedded
+runner reconciling the run, the next step operator on that machine) ends it
+(:mod:`airflow_aml.runtime.workdirs`). The script runs in the launched
+process itself, so its exit code and signal are the step's.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import signal
 import sys
 from types import ModuleType
 
+from airflow_aml._processes import set_parent_death_signal
+
 __all__ = ["main", "NO_SHIM_FLAG", "ENV_PARENT_PID"]
 
 NO_SHIM_FLAG = "--no-azureml-shim"
@@ -39,58 +42,22 @@ NO_SHIM_FLAG = "--no-azureml-shim"
 ENV_PARENT_PID = "AIRFLOW_AML_STEP_PARENT_PID"
 
 
-def _guard_group() -> None:
-    """Fork; the parent guards the step's process group (never returns), the child runs on.
-
-    Does nothing unless ``$AIRFLOW_AML_STEP_PARENT_PID`` names the parent, the
-    launcher leads its own process group, and Linux can deliver the
-    parent-death signal.
-    """
-    from airflow_aml._processes import set_parent_death_signal
-
+def _die_with_parent() -> None:
+    """Have Linux kill this process when the process named by ``$AIRFLOW_AML_STEP_PARENT_PID``
+    (the operator's) dies; nothing without that variable or outside Linux."""
     parent = os.environ.pop(ENV_PARENT_PID, "")
-    if not parent.isdigit() or os.getpgrp() != os.getpid():
+    if not parent.isdigit():
         return
-    # An ignored SIGCHLD is inherited across exec (a runner's may be): children would be
-    # reaped by the kernel and never waited for, by the guard or by the script.
+    # An ignored SIGCHLD is inherited across exec (a runner's may be): the script's
+    # children would be reaped by the kernel and never waited for.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if not set_parent_death_signal(signal.SIGHUP):
-        return
-    guard = os.getpid()
-    if os.getppid() != int(parent):  # the operator died before we could ask
-        os.killpg(0, signal.SIGKILL)
-    child = os.fork()
-    if child == 0:
-        set_parent_death_signal(signal.SIGKILL)  # die with the guard, whatever kills it
-        if os.getppid() != guard:
-            os._exit(137)
-        return
-    _guard(child)
-
-
-def _guard(child: int) -> None:
-    """The guard's life: kill the group if the operator dies, else mirror the script's end."""
-    signal.signal(signal.SIGHUP, lambda *_: os.killpg(0, signal.SIGKILL))
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_IGN)  # they reach the script, which is the group
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):  # the operator's pipes close when the script's copies do
-        os.dup2(devnull, fd)
-    try:
-        _, status = os.waitpid(child, 0)
-        code = os.waitstatus_to_exitcode(status)
-    except ChildProcessError:  # pragma: no cover - only our own child is waited for
-        code = 1
-    if code < 0:  # the script died of a signal: so does its guard
-        if -code not in (signal.SIGKILL, signal.SIGSTOP):
-            signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-    os._exit(code if code >= 0 else 128 - code)
+    if set_parent_death_signal(signal.SIGKILL) and os.getppid() != int(parent):
+        os._exit(137)  # the operator died before we could ask: as if the signal came
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``argv[0]`` (a script) with ``argv[1:]`` as its arguments."""
-    _guard_group()
+    _die_with_parent()
     args = list(sys.argv[1:] if argv is None else argv)
     shim = True
     if args and args[0] == NO_SHIM_FLAG:

@@ -3,11 +3,14 @@
 A step operator works in ``<tmp>/airflow-aml-work/<run>/<task>-<try>-<random>/``:
 the step's run record while it runs, the staging of outputs bound for a
 remote datastore, downloaded inputs. Each folder names its owner process
-(:mod:`airflow_aml._processes`) in a file ``.owner``. The operator removes its
-folder when the step ends; when the process dies first (killed, crashed),
-:func:`sweep_abandoned` removes it later (every step operator and every
-embedded runner sweeps when it starts), and :func:`step_workdirs` lets the
-runner that reconciles a dead run publish what the step had recorded.
+(:mod:`airflow_aml._processes`) in a file ``.owner``, and, while the step's
+script runs, the script's process group in ``.step-group``. The operator
+removes its folder when the step ends; when the process dies first (killed,
+crashed), :func:`sweep_abandoned` ends the step's process group (what the
+script started; the script itself died with the operator) and removes the
+folder (every step operator sweeps now and then, every embedded runner when it
+starts and while idle), and :func:`step_workdirs` lets the runner that
+reconciles a dead run publish what the step had recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -27,12 +31,16 @@ __all__ = [
     "work_root",
     "new_workdir",
     "remove_workdir",
+    "record_step_group",
+    "forget_step_group",
+    "end_step_group",
     "step_workdirs",
     "sweep_abandoned",
     "sweep_now_and_then",
 ]
 
 OWNER_FILE = ".owner"
+STEP_GROUP_FILE = ".step-group"
 #: A folder whose owner cannot be read (its owner died while creating it) is removed
 #: once it is older than this.
 UNOWNED_GRACE_SECONDS = 3600.0
@@ -64,6 +72,33 @@ def remove_workdir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(OSError):
         path.parent.rmdir()  # fails while other steps of the run still work there
+
+
+def record_step_group(path: Path, pgid: int) -> None:
+    """Note that the step's script runs in process group ``pgid`` (ended if we die)."""
+    (path / STEP_GROUP_FILE).write_text(str(pgid), encoding="ascii")
+
+
+def forget_step_group(path: Path) -> None:
+    """The step's process group has been ended by its operator: nothing to end later."""
+    with contextlib.suppress(OSError):
+        (path / STEP_GROUP_FILE).unlink()
+
+
+def end_step_group(path: Path) -> None:
+    """Kill what is left of the process group recorded in an abandoned work folder.
+
+    Linux never hands out a pid that is still some group's id, so while anything of
+    the group lives, the id names it.
+    """
+    try:
+        pgid = int((path / STEP_GROUP_FILE).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return
+    if pgid > 1:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    forget_step_group(path)
 
 
 def step_workdirs(run_id: str, task_id: str) -> list[Path]:
@@ -102,6 +137,7 @@ def sweep_abandoned(keep: frozenset[str] = frozenset()) -> list[Path]:
             continue
         for path in run_dir.iterdir():
             if path.is_dir() and _abandoned(path, now):
+                end_step_group(path)
                 remove_workdir(path)
                 removed.append(path)
         with contextlib.suppress(OSError):

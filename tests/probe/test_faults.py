@@ -5,8 +5,8 @@ chosen point of a step's life, and then checks that nothing is
 
 * **visible**: no output of the killed step is committed unless the reuse index
   records it (then it is complete), no staging folder is left;
-* **orphaned**: the script and the process it started are dead, no work folder
-  of the run is left;
+* **orphaned**: the script dies with its runner at once, the process it started
+  when the run is reconciled, and no work folder of the run is left;
 * **stuck**: the DagRun and its task instances are ``failed`` in the Airflow DB
   within seconds, no reuse claim of the run is held, the client sees ``Failed``
   with the reason, and the same pipeline submitted again runs at once (it is not
@@ -233,9 +233,10 @@ def test_runner_killed_while_the_script_runs(probe: Probe):
     _wait(lambda: probe.claims_of(run.id), 30, "the step claimed its fingerprint")
     killed_at = time.monotonic()
     probe.kill_runner_of(run.id)
-    probe.assert_dead(pids)
+    probe.assert_dead({"script": pids["script"]})  # at once: the parent-death signal
     dead_s = time.monotonic() - killed_at
     probe.assert_failed_and_clean(run, "died before the run ended")
+    probe.assert_dead({"child": pids["child"]})  # its group, ended by the reconciliation
     failed_s = time.monotonic() - killed_at
     step = run.find_step_run("faulty")[0]
     assert step.get_status() == "Failed"
@@ -274,9 +275,9 @@ def test_runner_killed_just_after_the_output_commit(tmp_path: Path):
 def test_runner_killed_as_soon_as_it_took_the_run(probe: Probe):
     run = probe.submit(hang=True)
     probe.kill_runner_of(run.id)  # usually before the step starts; checked either way
+    probe.assert_failed_and_clean(run, "died")
     if (probe.marks / "pids.json").exists():
         probe.assert_dead(json.loads((probe.marks / "pids.json").read_text()))
-    probe.assert_failed_and_clean(run, "died")
     probe.release()
     _report("runner killed as it took the run", next_run=probe.assert_next_run_completes())
 
@@ -299,12 +300,13 @@ def test_runner_killed_while_another_run_waits_for_its_claim(probe: Probe):
     )
     killed_at = time.monotonic()
     probe.kill_runner_of(first.id)
-    probe.assert_dead(pids)
+    probe.assert_dead({"script": pids["script"]})
     probe.release()  # the second run computes the step itself, at once
     assert second.wait_for_completion(show_output=False, timeout_seconds=PROMPT) == "Finished"
     took_over_s = time.monotonic() - killed_at
     assert took_over_s < PROMPT
     probe.assert_failed_and_clean(first, "died before the run ended")
+    probe.assert_dead({"child": pids["child"]})
     _report("waiting run took over the dead run's claim", after=took_over_s)
 
 

@@ -1,5 +1,6 @@
-"""The launcher's guard: a step's process group dies with the process that started it,
-and otherwise the step ends exactly as its script did (exit code, signal)."""
+"""A step process dies with the process that started it (parent-death signal); what the
+script started is ended from the work folder once that is found abandoned; otherwise the
+step ends exactly as its script did (exit code, signal)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from airflow_aml._processes import pid_alive
+from airflow_aml.runtime import workdirs
 from airflow_aml.runtime.launcher import ENV_PARENT_PID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +51,11 @@ def _gone(pid: int, timeout: float = 10) -> bool:
     return True
 
 
+@pytest.fixture(autouse=True)
+def _work_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workdirs.tempfile, "tempdir", str(tmp_path))
+
+
 @pytest.fixture
 def script(tmp_path: Path) -> Path:
     path = tmp_path / "step.py"
@@ -78,30 +85,33 @@ def test_the_step_dies_of_the_signal_its_script_died_of(script, tmp_path, sig):
     pids = _wait_for(tmp_path / "pids.json")
     os.kill(pids["script"], sig)
     assert proc.wait(timeout=30) == -sig
-    os.killpg(proc.pid, signal.SIGKILL)  # the script's child is the operator's to end
+    os.kill(pids["child"], signal.SIGKILL)  # the script's child is the operator's to end
 
 
-def test_the_group_dies_with_the_parent(script, tmp_path):
-    """The process that started the step (here a stand-in for the operator's) is
-    SIGKILLed: the script and the process it started die too."""
+def test_the_script_dies_with_its_parent_and_the_sweep_ends_its_group(script, tmp_path):
+    """The process that started the step (a stand-in for the operator's) is SIGKILLed:
+    the script dies at once; the process it started dies when the abandoned work folder
+    is swept (a reconciling runner, the next step operator on the machine)."""
     starter = tmp_path / "starter.py"
     starter.write_text(
         textwrap.dedent(
             f"""
             import os, subprocess, sys, time
             sys.path.insert(0, {str(ROOT)!r})
+            from airflow_aml.runtime import workdirs
             env = dict(os.environ, {ENV_PARENT_PID}=str(os.getpid()))
-            subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "airflow_aml.runtime.launcher", sys.argv[1],
                  sys.argv[2], "hang"],
                 env=env, start_new_session=True,
             )
+            workdirs.record_step_group(workdirs.new_workdir("run", "step", 1), proc.pid)
             time.sleep(600)
             """
         ),
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
     parent = subprocess.Popen(  # noqa: S603 - fixed argument list
         [sys.executable, str(starter), str(script), str(tmp_path / "pids.json")], env=env
     )
@@ -109,31 +119,20 @@ def test_the_group_dies_with_the_parent(script, tmp_path):
         pids = _wait_for(tmp_path / "pids.json")
         parent.kill()
         parent.wait()
-        assert _gone(pids["script"]), "the script outlived the process that started it"
-        assert _gone(pids["child"]), "the script's child outlived the process that started it"
+        assert _gone(pids["script"], 5), "the script outlived the process that started it"
+        assert pid_alive(pids["child"])  # in the script's group, which nobody ended yet
+        removed = workdirs.sweep_abandoned()
+        assert [p.parent.name for p in removed] == ["run"]
+        assert _gone(pids["child"]), "the sweep did not end the script's process group"
     finally:
         if parent.poll() is None:
             parent.kill()
 
 
-def test_without_a_named_parent_the_launcher_does_not_fork(script, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != ENV_PARENT_PID}
-    env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.Popen(  # noqa: S603 - fixed argument list
-        [
-            sys.executable,
-            "-m",
-            "airflow_aml.runtime.launcher",
-            str(script),
-            str(tmp_path / "pids.json"),
-            "hang",
-        ],
-        env=env,
-        start_new_session=True,
-    )
+def test_the_script_runs_in_the_launched_process(script, tmp_path):
+    proc = _launch(script, tmp_path / "pids.json", "hang", os.getpid())
     try:
-        pids = _wait_for(tmp_path / "pids.json")
-        assert pids["script"] == proc.pid  # the script runs in the launched process itself
+        assert _wait_for(tmp_path / "pids.json")["script"] == proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
