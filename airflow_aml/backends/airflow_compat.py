@@ -8,7 +8,9 @@ log_filename_template``); what it does not cover is done here, and only here:
 ==============================  =====================================================
 hook                            Airflow internal it relies on
 ==============================  =====================================================
-``dag_test_with_run_id``        ``dag.test()`` names its DagRun with ``DagRun.generate_run_id``
+``dag_test_with_run_id``        ``dag.test()`` names its DagRun with ``DagRun.generate_run_id``;
+                                it runs in the parsing context of its DAG
+``parsing_context``             the variable behind ``get_parsing_context()``
 ``warm_execution_api``          ``supervisor.in_process_api_server`` (the cached in-process API)
 ``wrap_in_process_task_runs``   ``dag.test()`` runs each try via ``supervisor.run_task_in_process``
 ``add_log_processor``           Airflow's structlog chain ends with its renderer
@@ -32,9 +34,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ __all__ = [
     "METADATA_DB",
     "METADATA_SCHEMA",
     "dag_test_with_run_id",
+    "parsing_context",
     "warm_execution_api",
     "wrap_in_process_task_runs",
     "add_log_processor",
@@ -111,7 +115,11 @@ def dag_test_with_run_id(
     (``manual__<date>``); creating the run beforehand does not help, as
     ``dag.test()`` deletes a run at the same logical date and makes its own.
     So, for the duration of the call, the first ``generate_run_id`` call
-    returns ``run_id`` (later ones go to Airflow's). If Airflow stops naming
+    returns ``run_id`` (later ones go to Airflow's). The call runs in the DAG
+    parsing context of ``dag`` (Airflow's private
+    ``_airflow_parsing_context_manager``, which the task runner uses the same
+    way), so the loader file renders only this pipeline when ``dag.test()``
+    re-parses the dags folder. If Airflow stops naming
     the run that way, the run gets Airflow's id and this raises
     :class:`~airflow_aml.exceptions.ExperimentExecutionException` naming this
     hook (the client never sees its run id); if ``generate_run_id`` moves,
@@ -135,7 +143,10 @@ def dag_test_with_run_id(
     with _run_id_lock:
         DagRun.generate_run_id = staticmethod(generate_run_id)  # type: ignore[method-assign]
         try:
-            dr = dag.test(run_conf=run_conf, logical_date=logical_date)
+            # dag.test() re-parses its bundle (the home's dags folder, hence the loader
+            # file): in the parsing context of this DAG, the loader renders only it.
+            with parsing_context(dag.dag_id):
+                dr = dag.test(run_conf=run_conf, logical_date=logical_date)
         finally:
             DagRun.generate_run_id = original  # type: ignore[method-assign]
     if dr is None or dr.run_id != run_id:
@@ -145,6 +156,29 @@ def dag_test_with_run_id(
             "names the run with DagRun.generate_run_id)"
         )
     return dr
+
+
+@contextlib.contextmanager
+def parsing_context(dag_id: str) -> Iterator[None]:
+    """Parse DAG files for ``dag_id`` only while in this block (as a task runner does);
+    the context before the block is restored after it, also on an exception.
+
+    Airflow internal: the environment variable behind the public
+    ``airflow.sdk.get_parsing_context()`` (``_AIRFLOW_PARSING_CONTEXT_DAG_ID``, in
+    ``airflow.sdk.definitions.context``), which the task runner sets through
+    ``_airflow_parsing_context_manager`` (that one does not unset it afterwards).
+    """
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID as VAR
+
+    old = os.environ.get(VAR)
+    os.environ[VAR] = dag_id
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(VAR, None)
+        else:
+            os.environ[VAR] = old
 
 
 def warm_execution_api() -> None:

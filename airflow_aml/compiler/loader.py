@@ -45,6 +45,13 @@ def registry_path() -> Path:
 REGISTRY_DAG_ID = "airflow_aml_registry"
 
 
+def _parsing_for() -> str | None:
+    """The DAG id Airflow parses the file for, if it parses it for one DAG only."""
+    from airflow.sdk import get_parsing_context  # lazy: imports Airflow (see above)
+
+    return get_parsing_context().dag_id
+
+
 def _registry_dag(folder: str) -> Any:
     """A task-less DAG that is always there, so clients can address the loader file
     (its file token) to ask Airflow to reparse the registry at once."""
@@ -93,11 +100,20 @@ def dags_from_registry(registry: str | os.PathLike[str] | None = None) -> dict[s
     :func:`registry_location`). If the registry cannot be read at all, the
     error is raised: Airflow then keeps the DAGs of the last good parse and
     shows the reason as the loader file's import error.
+
+    When Airflow parses the file for one DAG (its parsing context names a DAG
+    id: a task about to run, an embedded runner's ``dag.test()``), only that
+    pipeline is rendered, Airflow's documented optimisation for files that
+    generate many DAGs: a run's start-up then does not grow with the number
+    of pipelines in the registry.
     """
     location = str(registry) if registry else registry_location()
     embedded = aml_flag("embedded")
     dags: dict[str, Any] = {"aml_registry_dag": _registry_dag(location)}
+    only = _parsing_for()
     for name, text in Registry(location).spec_texts():
+        if only is not None and name != only:
+            continue  # Airflow parses this file for another DAG: skip rendering this one
         try:
             if text is None:
                 raise DatastoreException(f"spec {name}.json cannot be read from {location}")

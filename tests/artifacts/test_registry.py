@@ -237,3 +237,24 @@ def test_a_corrupt_cached_copy_of_a_remote_snapshot_is_fetched_again(
     (first / "pkg" / "util.py").write_text("X =")  # truncated in the cache
     again = local_source(step.source_directory)
     assert again == first and (again / "pkg" / "util.py").read_text() == "X = 1\n"
+
+
+def test_a_parse_for_one_dag_renders_only_that_pipeline(tmp_path, spec):
+    """Airflow's parsing context (a task about to run, a runner's dag.test()) names the
+    DAG the loader file is parsed for: the other pipelines are not rendered."""
+    from airflow_aml.backends.airflow_compat import parsing_context
+
+    compiled, _ = spec
+    registry = Registry(tmp_path / "registry")
+    registry.write_spec(compiled.spec)
+    registry.write_spec(compiled.spec.with_changes(dag_id="other_pipeline"))
+    everything = dags_from_registry(registry.url)
+    assert {"aml_dag__registry_check", "aml_dag__other_pipeline"} <= set(everything)
+    with parsing_context("other_pipeline"):
+        assert sorted(dags_from_registry(registry.url)) == [
+            "aml_dag__other_pipeline",
+            "aml_registry_dag",
+        ]
+    with parsing_context("not_a_pipeline"):  # a DAG of another file: no pipeline rendered
+        assert sorted(dags_from_registry(registry.url)) == ["aml_registry_dag"]
+    assert sorted(dags_from_registry(registry.url)) == sorted(everything)

@@ -147,6 +147,7 @@ out["tis"] = tis
 out["seen"] = seen
 
 class NotNamingDag:  # a dag.test() that does not name its run with generate_run_id
+    dag_id = "not_naming"
     def test(self, **kwargs):
         return types.SimpleNamespace(run_id="manual__not_ours")
 try:
@@ -529,3 +530,19 @@ def test_hook_serialise_dag_writes_two_runners_run_one_new_dag_at_once(probe, tm
     # The race was really set up: a racer reached Airflow's insert of the new DAG. (With
     # the lock, the second racer finds the first one's row and inserts nothing.)
     assert {p.name for p in barrier.iterdir()} & {"a", "b"}
+
+
+def test_hook_parsing_context():
+    """The block's DAG is what ``airflow.sdk.get_parsing_context()`` reports, and the
+    context before it is back afterwards (also after an exception)."""
+    from airflow.sdk import get_parsing_context
+
+    hook = "airflow_compat.parsing_context"
+    assert get_parsing_context().dag_id is None
+    with airflow_compat.parsing_context("outer"):
+        assert get_parsing_context().dag_id == "outer", f"{hook}: Airflow reads another variable"
+        with pytest.raises(RuntimeError), airflow_compat.parsing_context("inner"):
+            assert get_parsing_context().dag_id == "inner"
+            raise RuntimeError("boom")
+        assert get_parsing_context().dag_id == "outer"
+    assert get_parsing_context().dag_id is None
