@@ -21,6 +21,20 @@ def _run_once(home, src) -> tuple[str, Workspace]:
     return run.wait_for_completion(show_output=False, timeout_seconds=300), ws
 
 
+def _delete(home) -> None:
+    """``rm -rf`` the home, as a user would, again if an old runner that was just
+    writing its state there made ``rmdir`` find the folder not empty."""
+    import time
+
+    for _ in range(50):
+        try:
+            shutil.rmtree(home)
+            return
+        except OSError:
+            time.sleep(0.1)
+    shutil.rmtree(home)
+
+
 def test_recreated_home_is_not_served_by_the_old_runners(tmp_path, make_source):
     home = tmp_path / "home"
     src = make_source({"a.py": "print('a')\n"})
@@ -31,7 +45,7 @@ def test_recreated_home_is_not_served_by_the_old_runners(tmp_path, make_source):
     assert old_runners  # warm, idle for two minutes: the situation of the bug
     old_id = old.pool_id()
     try:
-        shutil.rmtree(home)  # delete the home and make it again at once
+        _delete(home)  # delete the home and make it again at once
         status, second = _run_once(home, src)
         assert status == "Finished"  # the steps ran in the new home, and the client sees it
         new = RunnerPool(home / "registry")

@@ -135,6 +135,19 @@ class Probe:
         _wait(lambda: not pid_alive(pid), 10, f"runner {pid} gone")
         return pid
 
+    @staticmethod
+    def recorded_stdout(run_id: str) -> str:
+        """What the runner has recorded of the running step's stdout (its work folder)."""
+        from airflow_aml.runtime.workdirs import step_workdirs
+
+        texts = []
+        for workdir in step_workdirs(run_id, "faulty"):
+            try:
+                texts.append((workdir / "record" / "stdout.txt").read_text())
+            except OSError:
+                continue
+        return "".join(texts)
+
     # -------------------------------------------------------------- places
     @property
     def datastore(self) -> Path:
@@ -231,6 +244,7 @@ def test_runner_killed_while_the_script_runs(probe: Probe):
     run = probe.submit(hang=True)
     pids = probe.pids()
     _wait(lambda: probe.claims_of(run.id), 30, "the step claimed its fingerprint")
+    _wait(lambda: "step started" in probe.recorded_stdout(run.id), 30, "the output was recorded")
     killed_at = time.monotonic()
     probe.kill_runner_of(run.id)
     probe.assert_dead({"script": pids["script"]})  # at once: the parent-death signal
@@ -241,7 +255,7 @@ def test_runner_killed_while_the_script_runs(probe: Probe):
     step = run.find_step_run("faulty")[0]
     assert step.get_status() == "Failed"
     assert "did not finish" in step.get_details()["error"]
-    assert "step started" in step.get_stdout_log()  # what it printed before the kill is kept
+    assert "step started" in step.get_stdout_log()  # what was recorded before the kill is kept
     probe.release()
     _report(
         "runner killed mid-script",
