@@ -6,10 +6,10 @@ remote datastore, downloaded inputs. Each folder names its owner process
 (:mod:`airflow_aml._processes`) in a file ``.owner``, and, while the step's
 script runs, the script's process group in ``.step-group``. The operator
 removes its folder when the step ends; when the process dies first (killed,
-crashed), :func:`sweep_abandoned` ends the step's process group (what the
-script started; the script itself died with the operator) and removes the
-folder (every step operator sweeps now and then, every embedded runner when it
-starts and while idle), and :func:`step_workdirs` lets the runner that
+crashed), :func:`sweep_abandoned` ends the step's process group at once (what
+the script started; the script itself died with the operator) and removes the
+folder some minutes later (every step operator sweeps now and then, every
+embedded runner when it starts and while idle), and :func:`step_workdirs` lets the runner that
 reconciles a dead run publish what the step had recorded.
 """
 
@@ -41,6 +41,9 @@ __all__ = [
 
 OWNER_FILE = ".owner"
 STEP_GROUP_FILE = ".step-group"
+#: A dead operator's folder is removed once unchanged for this long (seconds): time for
+#: the runner that reconciles its run to publish the step's record first.
+ABANDONED_GRACE_SECONDS = 900.0
 #: A folder whose owner cannot be read (its owner died while creating it) is removed
 #: once it is older than this.
 UNOWNED_GRACE_SECONDS = 3600.0
@@ -108,7 +111,9 @@ def step_workdirs(run_id: str, task_id: str) -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
-def _abandoned(path: Path, now: float) -> bool:
+def _owner_dead(path: Path, now: float) -> bool:
+    """Whether the folder's owner process is known to be dead (or, with no readable owner,
+    the folder is older than :data:`UNOWNED_GRACE_SECONDS`)."""
     try:
         owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -120,11 +125,26 @@ def _abandoned(path: Path, now: float) -> bool:
     return owner_alive(owner) is False
 
 
-def sweep_abandoned(keep: frozenset[str] = frozenset()) -> list[Path]:
-    """Remove work folders whose owner process is known to be dead; returns them.
+def _last_change(path: Path) -> float:
+    """When the folder or its run record last changed (what the step last wrote)."""
+    times = []
+    for place in (path, path / "record"):
+        with contextlib.suppress(OSError):
+            times.append(place.stat().st_mtime)
+            if place.name == "record":
+                times += [f.stat().st_mtime for f in place.iterdir()]
+    return max(times, default=0.0)
 
-    Folders of the runs whose ids are in ``keep`` are left (a reconciling runner
-    reads them first).
+
+def sweep_abandoned(keep: frozenset[str] = frozenset()) -> list[Path]:
+    """Clean up after step operators that died; returns the folders removed.
+
+    The process group of a step whose operator is known to be dead is ended at
+    once. Its folder is removed once nothing was written to it for
+    :data:`ABANDONED_GRACE_SECONDS`: until then the runner that reconciles the
+    run (embedded mode) can still publish what the step had recorded (it then
+    removes the folder itself). Folders of the runs whose ids are in ``keep``
+    are left alone.
     """
     removed: list[Path] = []
     root = work_root()
@@ -136,8 +156,10 @@ def sweep_abandoned(keep: frozenset[str] = frozenset()) -> list[Path]:
         if run_dir.name in kept or not run_dir.is_dir():
             continue
         for path in run_dir.iterdir():
-            if path.is_dir() and _abandoned(path, now):
-                end_step_group(path)
+            if not path.is_dir() or not _owner_dead(path, now):
+                continue
+            end_step_group(path)
+            if now - _last_change(path) > ABANDONED_GRACE_SECONDS:
                 remove_workdir(path)
                 removed.append(path)
         with contextlib.suppress(OSError):

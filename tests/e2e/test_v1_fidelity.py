@@ -235,3 +235,41 @@ def test_launcher_without_the_shim_leaves_azureml_imports_alone(tmp_path):
     )
     assert without.returncode == 1
     assert "the real azureml-core was imported" in without.stderr
+
+
+@pytest.mark.parametrize("mode", ["mount", "download"])
+def test_datapath_parameter_bound_in_either_mode_reaches_the_script(
+    ws, make_source, experiment_name, mode
+):
+    """Issue #8 point 3: ``(PipelineParameter(DataPath), DataPathComputeBinding(mode))``
+    in arguments and inputs gives the script the path on compute, for the default and
+    for a ``pipeline_parameters`` override, in both v1 modes."""
+    from airflow_aml.data.datapath import DataPath, DataPathComputeBinding
+    from airflow_aml.pipeline.core import PipelineParameter
+
+    store = ws.get_default_datastore()
+    root = Path(store.root)  # a local datastore
+    for name, text in ((f"{experiment_name}/a", "first"), (f"{experiment_name}/b", "second")):
+        (root / name).mkdir(parents=True)
+        (root / name / "data.txt").write_text(text)
+    src = make_source(
+        {
+            "read.py": "import os, sys\n"
+            "print('READ', open(os.path.join(sys.argv[1], 'data.txt')).read())\n"
+        }
+    )
+    param = PipelineParameter("input_datapath", DataPath(store, f"{experiment_name}/a"))
+    bound = (param, DataPathComputeBinding(mode=mode))
+    step = PythonScriptStep(
+        "read.py", name="read", arguments=[bound], inputs=[bound], source_directory=str(src)
+    )
+    pipeline = Pipeline(ws, [step])
+    exp = Experiment(ws, experiment_name)
+    first = exp.submit(pipeline)
+    second = exp.submit(
+        pipeline,
+        pipeline_parameters={"input_datapath": DataPath(store, f"{experiment_name}/b")},
+    )
+    for run, text in ((first, "first"), (second, "second")):
+        assert run.wait_for_completion(show_output=False, timeout_seconds=300) == "Finished"
+        assert f"READ {text}" in run.find_step_run("read")[0].get_stdout_log()

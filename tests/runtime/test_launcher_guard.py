@@ -121,8 +121,7 @@ def test_the_script_dies_with_its_parent_and_the_sweep_ends_its_group(script, tm
         parent.wait()
         assert _gone(pids["script"], 5), "the script outlived the process that started it"
         assert pid_alive(pids["child"])  # in the script's group, which nobody ended yet
-        removed = workdirs.sweep_abandoned()
-        assert [p.parent.name for p in removed] == ["run"]
+        workdirs.sweep_abandoned()
         assert _gone(pids["child"]), "the sweep did not end the script's process group"
     finally:
         if parent.poll() is None:

@@ -29,15 +29,32 @@ def test_work_folders_are_found_by_run_and_step(root):
     assert not b.parent.exists()
 
 
+def _age(path, seconds: float) -> None:
+    import os
+    import time
+
+    old = time.time() - seconds
+    for place in (path, *path.rglob("*")):
+        os.utime(place, (old, old))
+
+
 def test_sweep_removes_folders_of_dead_owners_only(root, dead_owner):
     mine = workdirs.new_workdir("run-1", "alive", 1)
     dead = workdirs.new_workdir("run-2", "dead", 1)
     (dead / workdirs.OWNER_FILE).write_text(json.dumps(dead_owner))
     kept = workdirs.new_workdir("run-3", "dead", 1)
     (kept / workdirs.OWNER_FILE).write_text(json.dumps(dead_owner))
+    recent = workdirs.new_workdir("run-4", "dead", 1)  # its run may not be reconciled yet
+    (recent / workdirs.OWNER_FILE).write_text(json.dumps(dead_owner))
+    (recent / "record").mkdir()
+    (recent / "record" / "stdout.txt").write_text("what the step printed")
+    for path in (mine, dead, kept):
+        _age(path, workdirs.ABANDONED_GRACE_SECONDS + 60)
+    _age(recent, workdirs.ABANDONED_GRACE_SECONDS + 60)
+    (recent / "record" / "stdout.txt").write_text("written just now")  # a fresh change
     removed = workdirs.sweep_abandoned(keep=frozenset({"run-3"}))
     assert removed == [dead]
-    assert mine.exists() and kept.exists() and not dead.parent.exists()
+    assert mine.exists() and kept.exists() and recent.exists() and not dead.parent.exists()
 
 
 def test_an_owner_elsewhere_is_unknown_not_dead(dead_owner):

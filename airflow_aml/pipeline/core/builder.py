@@ -16,7 +16,7 @@ __all__ = ["PipelineData", "PipelineStep", "StepSequence"]
 class PipelineData:
     """Intermediate data: an output of one step consumed by others.
 
-    Stored on a datastore at ``azureml/{run_id}/{step}/{output}``; XCom
+    Stored on a datastore at ``azureml/{step run id}/{output}`` (SDK v1's layout); XCom
     carries only its reference. Scripts see the path as an argument and as
     ``$AZUREML_DATAREFERENCE_<name>``.
     """
