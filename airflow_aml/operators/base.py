@@ -90,7 +90,9 @@ class AmlStepOperator(BaseOperator):
     ) -> Any:
         """Back from a deferral; a failed wait (the trigger raised or timed out) is
         recorded like any failure outside the user's script."""
-        with self._failures_recorded(context, "failed while waiting for another run"):
+        failed_wait = next_method == "__fail__"  # Airflow's marker for a trigger that failed
+        what = "failed while waiting for another run" if failed_wait else "could not run"
+        with self._failures_recorded(context, what):
             return super().resume_execution(next_method, next_kwargs, context)
 
     def resume_after_wait(

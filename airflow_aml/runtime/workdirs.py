@@ -92,7 +92,9 @@ def end_step_group(path: Path) -> None:
     """Kill what is left of the process group recorded in an abandoned work folder.
 
     Linux never hands out a pid that is still some group's id, so while anything of
-    the group lives, the id names it.
+    the group lives, the id names it. Once the whole group is gone the id is free
+    again; the record is dropped at the first attempt, so only a sweep within the
+    pid space's wrap-around time (``pid_max`` forks) could meet a reused id.
     """
     try:
         pgid = int((path / STEP_GROUP_FILE).read_text(encoding="ascii"))

@@ -105,5 +105,5 @@ def test_a_failed_wait_for_another_run_is_recorded(ws, make_source, experiment_n
         index.release(fp, owner)
     assert state == "failed"
     error = _status(spec, run_id)["error"]
-    assert "step 'guarded' failed while waiting for another run: DatastoreException" in error
-    assert "no-such-kind" in error
+    assert "step 'guarded' could not run: DatastoreException: the reuse claim" in error
+    assert "could not be watched" in error and "no-such-kind" in error
