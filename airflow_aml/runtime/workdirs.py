@@ -64,17 +64,33 @@ def work_root() -> Path:
 def new_workdir(run_id: str, task_id: str, try_number: int | str = "") -> Path:
     """A new work folder for one try of one step, owned by this process."""
     parent = work_root() / _part(run_id)
-    parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{_part(task_id)}-{try_number}-", dir=parent))
+    for _ in range(100):  # another step may remove the (empty) parents meanwhile
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path = Path(tempfile.mkdtemp(prefix=f"{_part(task_id)}-{try_number}-", dir=parent))
+            break
+        except FileNotFoundError:
+            continue
+    else:  # pragma: no cover - 100 removals in a row
+        raise FileNotFoundError(f"work folder parent {parent} keeps disappearing")
     (path / OWNER_FILE).write_text(json.dumps(this_process()), encoding="utf-8")
     return path
 
 
+def _remove_empty_parents(run_dir: Path) -> None:
+    """Remove the run's folder, then the work root, each only when empty (another step
+    still working there keeps them)."""
+    for folder in (run_dir, run_dir.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def remove_workdir(path: Path) -> None:
-    """Remove a work folder (and its run's folder once that is empty)."""
+    """Remove a work folder (and its run's folder and the work root once empty)."""
     shutil.rmtree(path, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        path.parent.rmdir()  # fails while other steps of the run still work there
+    _remove_empty_parents(path.parent)
 
 
 def record_step_group(path: Path, pgid: int) -> None:
@@ -164,9 +180,7 @@ def sweep_abandoned(keep: frozenset[str] = frozenset()) -> list[Path]:
             if now - _last_change(path) > ABANDONED_GRACE_SECONDS:
                 remove_workdir(path)
                 removed.append(path)
-        with contextlib.suppress(OSError):
-            if not any(run_dir.iterdir()):
-                os.rmdir(run_dir)
+        _remove_empty_parents(run_dir)
     return removed
 
 

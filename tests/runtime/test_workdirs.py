@@ -26,7 +26,9 @@ def test_work_folders_are_found_by_run_and_step(root):
     workdirs.remove_workdir(a)
     assert not a.exists() and b.parent.exists()  # the run's folder stays while b is there
     workdirs.remove_workdir(b)
-    assert not b.parent.exists()
+    assert not b.parent.exists() and not root.exists()  # nothing left behind in $TMPDIR
+    again = workdirs.new_workdir("run", "train", 2)  # the root comes back when needed
+    assert again.parent.parent == root and (again / workdirs.OWNER_FILE).exists()
 
 
 def _age(path, seconds: float) -> None:
